@@ -1,0 +1,40 @@
+# make demo  : set up (first time) and train the default offline recipe on scikit-learn's digits
+# make test  : set up (first time) and run the test suite
+# make check : lint + type check + tests
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_OUT ?= runs/demo
+
+.PHONY: install demo test lint typecheck check clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@if [ -e "$(DEMO_OUT)/recipe.yaml" ]; then \
+		echo "$(DEMO_OUT) already holds a run; sampling it again (rm -r $(DEMO_OUT) to retrain)"; \
+	else \
+		$(BIN)/gan train recipes/digits_gan.yaml --out $(DEMO_OUT); \
+	fi
+	$(BIN)/gan sample $(DEMO_OUT) --n 100 --grid 10x10 --seed 1 --out $(DEMO_OUT)/demo_samples.png
+	@echo "Look at: $(DEMO_OUT)/samples/ (grids during training), $(DEMO_OUT)/demo_samples.png, $(DEMO_OUT)/loss_curves.png"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check gan_cli tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy gan_cli
+
+check: lint typecheck test
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,161 @@
+"""The ``gan`` command: parse options, call one library function, report. TensorFlow is imported lazily."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gan_cli import __version__
+from gan_cli.errors import GanError
+
+
+def _quiet_tensorflow() -> None:
+    """Import TensorFlow with its C++ start-up chatter hidden (unless ``--debug``).
+
+    TensorFlow 2.21 prints oneDNN notices through absl before any log level applies, so the
+    process's stderr is pointed at /dev/null while it is imported. Import errors still propagate.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if "tensorflow" in sys.modules or click.get_current_context().find_root().params.get("debug"):
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn user errors into one line and a non-zero exit; show tracebacks only with ``--debug``."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = click.get_current_context().find_root().params.get("debug", False)
+        try:
+            return command(*args, **kwargs)
+        except GanError as exc:
+            if debug:
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(getattr(exc, "exit_code", 1))
+        except KeyboardInterrupt:
+            click.echo("Error: interrupted", err=True)
+            sys.exit(130)
+        except click.exceptions.Exit:
+            raise
+        except (click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # a bug, or an environment problem we did not anticipate
+            if debug:
+                raise
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            click.echo(f"Error: {type(exc).__name__}: {first[:300]} (run with gan --debug ... for the "
+                       "traceback)", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def _parse_grid(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", value)
+    if not match or 0 in (int(match.group(1)), int(match.group(2))):
+        raise click.BadParameter(f"{value!r}: expected ROWSxCOLS, e.g. 8x8")
+    return int(match.group(1)), int(match.group(2))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gan")
+@click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
+def cli(debug: bool) -> None:
+    """Train Generative Adversarial Networks with Keras 3 from YAML recipes.
+
+    \b
+    Examples:
+      gan train recipes/digits_gan.yaml --out runs/digits
+      gan sample runs/digits --n 64 --out digits.png
+    """
+
+
+@cli.command()
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path),
+              help="Run directory (default: runs/NAME, or runs/NAME-2, ... if taken).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a recipe field by dotted key; VALUE is YAML. Repeatable.")
+@click.option("--seed", type=int, help="Shorthand for --set seed=N.")
+@click.option("--resume", is_flag=True,
+              help="Continue the run in TARGET (a run directory) or --out from its latest checkpoint.")
+@click.option("--dry-run", is_flag=True, help="Print the resolved recipe and the models' sizes, then exit.")
+@click.option("--progress/--no-progress", default=None, help="Progress bars (default: only on a terminal).")
+@_handle_errors
+def train(target: Path, out: Path | None, overrides: tuple[str, ...], seed: int | None, resume: bool,
+          dry_run: bool, progress: bool | None) -> None:
+    """Train the GAN a recipe describes and write a run directory.
+
+    \b
+    Examples:
+      gan train recipes/digits_gan.yaml --out runs/digits
+      gan train recipes/mnist_gan.yaml --set train.epochs=5 --set train.batch_size=64
+      gan train recipes/digits_gan.yaml --dry-run
+      gan train runs/digits --resume --set train.epochs=400
+    """
+    from gan_cli.plan import plan_training
+    from gan_cli.recipe import dump_recipe
+
+    plan = plan_training(target, out=out, overrides=overrides, seed=seed, resume=resume)
+    if dry_run:
+        click.echo(dump_recipe(plan.recipe), nl=False)
+        click.echo(f"# run directory: {plan.run.root}{' (resume)' if plan.resume else ''}")
+        _quiet_tensorflow()
+        from gan_cli.trainer import describe
+
+        for line in describe(plan.recipe):
+            click.echo(f"# {line}")
+        return
+    _quiet_tensorflow()
+    from gan_cli.trainer import train as run_training
+
+    click.echo(f"training {plan.recipe.name} into {plan.run.root}")
+    run_training(plan, echo=click.echo, progress=progress)
+
+
+@cli.command()
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--n", "count", type=click.IntRange(min=1), help="Number of images (default 64, or the grid's size).")
+@click.option("--grid", callback=_parse_grid, help="Grid layout ROWSxCOLS for a .png, e.g. 8x8.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent batch.")
+@click.option("--out", type=click.Path(), default="samples.png", show_default=True,
+              help="FILE.png (grid), FILE.npz (key x: uint8 N,H,W,C) or DIR/ (one PNG per image).")
+@_handle_errors
+def sample(target: Path, count: int | None, grid: tuple[int, int] | None, seed: int, out: str) -> None:
+    """Draw images from a trained generator (a run directory or a .keras file).
+
+    \b
+    Examples:
+      gan sample runs/digits --n 64 --grid 8x8 --out digits.png
+      gan sample runs/digits --n 1000 --out digits.npz
+      gan sample runs/digits/generator.keras --n 16 --out frames/
+    """
+    _quiet_tensorflow()
+    from gan_cli.sampling import sample as draw
+
+    written = draw(target, out, count=count, grid=grid, seed=seed)
+    click.echo(f"wrote {written[0]}" if len(written) == 1 else f"wrote {len(written)} images to {out}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="gan")

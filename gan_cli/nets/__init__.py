@@ -1,0 +1,33 @@
+"""Network builders: plain functional Keras models from a recipe's generator/discriminator section."""
+
+from __future__ import annotations
+
+import keras
+
+from gan_cli.nets import dcgan, layer_list, mlp
+from gan_cli.nets.common import check_output
+from gan_cli.recipe import DiscriminatorSpec, GeneratorSpec
+
+GENERATORS = {"mlp": mlp.generator, "dcgan": dcgan.generator, "layers": layer_list.generator}
+DISCRIMINATORS = {"mlp": mlp.discriminator, "dcgan": dcgan.discriminator,
+                  "layers": layer_list.discriminator}
+
+
+def build_generator(spec: GeneratorSpec, image_shape: tuple[int, int, int]) -> keras.Model:
+    """The generator the spec describes: z (latent_dim,) -> image (H, W, C).
+
+    Raises:
+        RecipeError: the described network cannot produce images of ``image_shape``.
+    """
+    model = GENERATORS[spec.architecture](spec, spec.latent_dim, image_shape)
+    return check_output(model, image_shape, "generator")
+
+
+def build_discriminator(spec: DiscriminatorSpec, image_shape: tuple[int, int, int]) -> keras.Model:
+    """The discriminator the spec describes: image (H, W, C) -> one score (1,).
+
+    Raises:
+        RecipeError: the described network does not end in one score per image.
+    """
+    model = DISCRIMINATORS[spec.architecture](spec, image_shape)
+    return check_output(model, (1,), "discriminator")

@@ -1,0 +1,73 @@
+"""DCGAN-style convolutional networks (Radford et al. 2015): strided convolutions, no pooling."""
+
+from __future__ import annotations
+
+import keras
+
+from gan_cli.errors import RecipeError
+from gan_cli.nets.common import activation, kernel_initializer
+from gan_cli.recipe import NetSpec
+
+
+def _base_size(spec: NetSpec, image_shape: tuple[int, int, int], role: str) -> tuple[int, int]:
+    factor = 2 ** len(spec.widths)
+    height, width = image_shape[0], image_shape[1]
+    if height % factor or width % factor:
+        raise RecipeError(f"{role}.widths: dcgan with {len(spec.widths)} stages halves the size "
+                          f"{len(spec.widths)} times, so height and width must be divisible by {factor}, "
+                          f"but the data is {height}x{width}; use fewer widths or set data.image_size")
+    return height // factor, width // factor
+
+
+def generator(spec: NetSpec, latent_dim: int, image_shape: tuple[int, int, int]) -> keras.Model:
+    """z -> Dense -> (H/2^n, W/2^n, widths[0]) -> Conv2DTranspose stride 2 per width -> image.
+
+    With n = len(widths): the first width is the projected feature map's depth, each later width
+    is one up-sampling stage, and a last stride-2 Conv2DTranspose makes the image channels.
+    """
+    base_h, base_w = _base_size(spec, image_shape, "generator")
+    z = keras.Input((latent_dim,), name="z")
+    init = kernel_initializer(spec.kernel_stddev, 0, spec.kernel_stddev_layers)
+    x = keras.layers.Dense(base_h * base_w * spec.widths[0], use_bias=not spec.batch_norm,
+                           kernel_initializer=init, name="project")(z)
+    if spec.batch_norm:
+        x = keras.layers.BatchNormalization(name="batch_norm_0")(x)
+    x = activation(spec.activation, spec.negative_slope, layer_name=f"{spec.activation}_0")(x)
+    x = keras.layers.Reshape((base_h, base_w, spec.widths[0]), name="feature_map")(x)
+    for index, width in enumerate(spec.widths[1:], start=1):
+        init = kernel_initializer(spec.kernel_stddev, index, spec.kernel_stddev_layers)
+        x = keras.layers.Conv2DTranspose(width, spec.kernel_size, strides=2, padding="same",
+                                         use_bias=not spec.batch_norm, kernel_initializer=init,
+                                         name=f"deconv_{index}")(x)
+        if spec.batch_norm:
+            x = keras.layers.BatchNormalization(name=f"batch_norm_{index}")(x)
+        x = activation(spec.activation, spec.negative_slope, layer_name=f"{spec.activation}_{index}")(x)
+        if spec.dropout > 0:
+            x = keras.layers.Dropout(spec.dropout, name=f"dropout_{index}")(x)
+    init = kernel_initializer(spec.kernel_stddev, len(spec.widths), spec.kernel_stddev_layers)
+    image = keras.layers.Conv2DTranspose(image_shape[2], spec.kernel_size, strides=2, padding="same",
+                                         activation=spec.output_activation, kernel_initializer=init,
+                                         name="image")(x)
+    return keras.Model(z, image, name="generator")
+
+
+def discriminator(spec: NetSpec, image_shape: tuple[int, int, int]) -> keras.Model:
+    """image -> Conv2D stride 2 per width (batch norm on all but the first) -> Dense(1)."""
+    _base_size(spec, image_shape, "discriminator")
+    image = keras.Input(image_shape, name="image")
+    x = image
+    for index, width in enumerate(spec.widths):
+        init = kernel_initializer(spec.kernel_stddev, index, spec.kernel_stddev_layers)
+        use_norm = spec.batch_norm and index > 0
+        x = keras.layers.Conv2D(width, spec.kernel_size, strides=2, padding="same", use_bias=not use_norm,
+                                kernel_initializer=init, name=f"conv_{index}")(x)
+        if use_norm:
+            x = keras.layers.BatchNormalization(name=f"batch_norm_{index}")(x)
+        x = activation(spec.activation, spec.negative_slope, layer_name=f"{spec.activation}_{index}")(x)
+        if spec.dropout > 0:
+            x = keras.layers.Dropout(spec.dropout, name=f"dropout_{index}")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    init = kernel_initializer(spec.kernel_stddev, len(spec.widths), spec.kernel_stddev_layers)
+    score = keras.layers.Dense(1, activation=spec.output_activation, kernel_initializer=init,
+                               name="score")(x)
+    return keras.Model(image, score, name="discriminator")

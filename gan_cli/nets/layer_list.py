@@ -1,0 +1,93 @@
+"""Networks written out layer by layer in the recipe (``architecture: layers``).
+
+The list is the whole network: widths, activation and output_activation are not used. A Dense
+layer flattens a non-flat input first; a generator whose last layer is flat with H*W*C units is
+reshaped to the image.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import keras
+
+from gan_cli.errors import RecipeError
+from gan_cli.nets.common import activation
+from gan_cli.recipe import (
+    ActivationLayer,
+    BatchNormLayer,
+    Conv2DLayer,
+    Conv2DTransposeLayer,
+    DenseLayer,
+    DropoutLayer,
+    FlattenLayer,
+    NetSpec,
+    ReshapeLayer,
+    UpSamplingLayer,
+)
+
+
+def _init(stddev: float | None) -> str | keras.initializers.Initializer:
+    return "glorot_uniform" if stddev is None else keras.initializers.RandomNormal(stddev=stddev)
+
+
+def _apply(layers: Sequence[object], x: keras.KerasTensor, role: str) -> keras.KerasTensor:
+    for index, spec in enumerate(layers):
+        name = f"{role}_layer_{index}"
+        try:
+            x = _apply_one(spec, x, name)
+        except ValueError as exc:
+            raise RecipeError(f"{role}.layers[{index}]: cannot be applied to an input of shape "
+                              f"{tuple(x.shape[1:])}: {str(exc).splitlines()[0]}") from None
+    return x
+
+
+def _apply_one(spec: object, x: keras.KerasTensor, name: str) -> keras.KerasTensor:
+    if isinstance(spec, DenseLayer):
+        if len(x.shape) > 2:
+            x = keras.layers.Flatten(name=f"{name}_flatten")(x)
+        return keras.layers.Dense(spec.units, activation=spec.activation, use_bias=spec.use_bias,
+                                  kernel_initializer=_init(spec.kernel_stddev), name=name)(x)
+    if isinstance(spec, Conv2DLayer):
+        cls = keras.layers.Conv2DTranspose if isinstance(spec, Conv2DTransposeLayer) else keras.layers.Conv2D
+        return cls(spec.filters, spec.kernel_size, strides=spec.strides, padding=spec.padding,
+                   activation=spec.activation, use_bias=spec.use_bias,
+                   kernel_initializer=_init(spec.kernel_stddev), name=name)(x)
+    if isinstance(spec, ReshapeLayer):
+        return keras.layers.Reshape(spec.target_shape, name=name)(x)
+    if isinstance(spec, FlattenLayer):
+        return keras.layers.Flatten(name=name)(x)
+    if isinstance(spec, ActivationLayer):
+        return activation(spec.name, spec.negative_slope, layer_name=name)(x)
+    if isinstance(spec, DropoutLayer):
+        return keras.layers.Dropout(spec.rate, name=name)(x)
+    if isinstance(spec, BatchNormLayer):
+        return keras.layers.BatchNormalization(momentum=spec.momentum, name=name)(x)
+    if isinstance(spec, UpSamplingLayer):
+        return keras.layers.UpSampling2D(spec.size, name=name)(x)
+    raise TypeError(f"no builder for layer spec {type(spec).__name__}")  # pragma: no cover
+
+
+def _require_layers(spec: NetSpec, role: str) -> Sequence[object]:
+    if not spec.layers:
+        raise RecipeError(f"{role}.layers: architecture 'layers' needs a list of layers, "
+                          "e.g. [{type: dense, units: 256}, {type: activation, name: relu}]")
+    return spec.layers
+
+
+def generator(spec: NetSpec, latent_dim: int, image_shape: tuple[int, int, int]) -> keras.Model:
+    """z -> the listed layers (-> reshape to the image when the output is flat with H*W*C units)."""
+    layers = _require_layers(spec, "generator")
+    z = keras.Input((latent_dim,), name="z")
+    x = _apply(layers, z, "generator")
+    if len(x.shape) == 2 and x.shape[-1] == math.prod(image_shape):
+        x = keras.layers.Reshape(image_shape, name="image")(x)
+    return keras.Model(z, x, name="generator")
+
+
+def discriminator(spec: NetSpec, image_shape: tuple[int, int, int]) -> keras.Model:
+    """image -> the listed layers; the output must be one score per image."""
+    layers = _require_layers(spec, "discriminator")
+    image = keras.Input(image_shape, name="image")
+    return keras.Model(image, _apply(layers, image, "discriminator"), name="discriminator")

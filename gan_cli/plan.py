@@ -1,0 +1,64 @@
+"""What a ``gan train`` invocation means: which recipe, which run directory, new run or resume.
+
+No TensorFlow here, so ``--dry-run`` and every recipe or run-directory error stay fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gan_cli.errors import RecipeError
+from gan_cli.recipe import RESUMABLE_KEYS, Recipe, changed_keys, load_recipe
+from gan_cli.run_dir import RunDir, default_run_root, new_run, open_run
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """A validated recipe and the run directory it trains into."""
+
+    recipe: Recipe
+    run: RunDir
+    resume: bool
+
+
+def plan_training(target: str | Path, *, out: str | Path | None = None, overrides: Sequence[str] = (),
+                  seed: int | None = None, resume: bool = False) -> TrainingPlan:
+    """Resolve ``gan train TARGET [--out RUN] [--set K=V ...] [--seed N] [--resume]``.
+
+    TARGET is a recipe file, or with ``--resume`` a run directory (or the recipe that made it, with
+    ``--out RUN``). On resume the run's own ``recipe.yaml`` is the base; ``--set`` may change only
+    ``train.epochs``, ``train.steps``, ``sampling.*`` and ``checkpoints.*``.
+
+    Raises:
+        RecipeError: the recipe or an override is invalid, or changes a run on resume.
+        RunDirError: the run directory is missing, not a run, or (new run) not empty.
+    """
+    all_overrides = [*overrides, *([f"seed={seed}"] if seed is not None else [])]
+    target = Path(target)
+    if not resume:
+        if target.is_dir():
+            raise RecipeError(f"{target}: is a directory; give a recipe .yaml, or add --resume to "
+                              "continue that run")
+        recipe = load_recipe(target, all_overrides)
+        root = Path(out) if out is not None else default_run_root(recipe.name)
+        return TrainingPlan(recipe, new_run(root), resume=False)
+
+    run = open_run(out if out is not None else target)
+    recipe = load_recipe(run.recipe, all_overrides)
+    if not target.is_dir():
+        wanted = load_recipe(target, all_overrides)
+        _check_resumable(run, recipe, wanted, f"{target} differs from the run's recipe")
+        recipe = wanted
+    _check_resumable(run, load_recipe(run.recipe), recipe, "--set changes the run")
+    return TrainingPlan(recipe, run, resume=True)
+
+
+def _check_resumable(run: RunDir, old: Recipe, new: Recipe, why: str) -> None:
+    fixed = [k for k in changed_keys(old, new) if k != "name" and not k.startswith(RESUMABLE_KEYS)
+             and k not in RESUMABLE_KEYS]
+    if fixed:
+        raise RecipeError(f"{run.recipe}: {', '.join(fixed)}: {why}; a resumed run may change only "
+                          "train.epochs, train.steps, sampling.* and checkpoints.* (start a new run "
+                          "with another --out to change the rest)")

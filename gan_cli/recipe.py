@@ -1,0 +1,632 @@
+"""Recipes: the YAML schema, loading with ``extends:`` and ``--set`` overrides, and strict validation.
+
+A recipe is a YAML mapping with the sections ``data``, ``generator``, ``discriminator``, ``loss``,
+``optimizers``, ``train``, ``sampling`` and ``checkpoints``. Every default lives in the dataclasses
+below, and they are the Keras MNIST GAN tutorial's settings, so a recipe states only what differs.
+Loading is strict: an unknown key, a wrong type, an out-of-range value or an unknown name fails with
+one line naming the file, the key path, the bad value and the valid choices. This module never
+imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import difflib
+import re
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin
+
+import yaml
+
+from gan_cli.errors import RecipeError
+
+DataSource = Literal["digits", "mnist", "fashion_mnist", "cifar10", "npz", "idx", "folder"]
+Architecture = Literal["mlp", "dcgan", "layers"]
+ActivationName = Literal["leaky_relu", "relu", "elu", "tanh", "sigmoid", "linear"]
+LossName = Literal["bce", "least_squares"]
+OptimizerName = Literal["adam", "rmsprop", "sgd"]
+FamilyName = Literal["gan"]
+
+
+def _range(default: Any, low: float | None = None, high: float | None = None, *,
+           high_open: bool = False, doc: str = "") -> Any:
+    """A dataclass field with a default, an allowed range and a one-line description."""
+    return field(default=default,
+                 metadata={"low": low, "high": high, "high_open": high_open, "doc": doc})
+
+
+def _doc(default: Any, doc: str) -> Any:
+    return field(default=default, metadata={"doc": doc})
+
+
+def _required(doc: str, low: float | None = None) -> Any:
+    return field(metadata={"doc": doc, "low": low})
+
+
+# --------------------------------------------------------------------------------------------------
+# Explicit layer lists (architecture: layers)
+
+
+@dataclass(frozen=True)
+class DenseLayer:
+    """``{type: dense, units: 256}``: a fully connected layer (input is flattened first if needed)."""
+
+    units: int = _required("number of output units", low=1)
+    activation: ActivationName | None = _doc(None, "activation applied by the layer itself")
+    kernel_stddev: float | None = _range(None, 0.0, doc="RandomNormal(stddev) kernel; null = Keras default")
+    use_bias: bool = _doc(True, "add a bias vector")
+
+
+@dataclass(frozen=True)
+class Conv2DLayer:
+    """``{type: conv2d, filters: 64, strides: 2}``: a 2-D convolution."""
+
+    filters: int = _required("number of output channels", low=1)
+    kernel_size: int = _range(5, 1, doc="square kernel size")
+    strides: int = _range(1, 1, doc="stride in both directions")
+    padding: Literal["same", "valid"] = _doc("same", "padding mode")
+    activation: ActivationName | None = _doc(None, "activation applied by the layer itself")
+    kernel_stddev: float | None = _range(None, 0.0, doc="RandomNormal(stddev) kernel; null = Keras default")
+    use_bias: bool = _doc(True, "add a bias vector")
+
+
+@dataclass(frozen=True)
+class Conv2DTransposeLayer(Conv2DLayer):
+    """``{type: conv2d_transpose, filters: 64, strides: 2}``: a transposed (up-sampling) convolution."""
+
+
+@dataclass(frozen=True)
+class ReshapeLayer:
+    """``{type: reshape, target_shape: [7, 7, 128]}``: reshape to the given shape (batch excluded)."""
+
+    target_shape: tuple[int, ...] = _required("shape without the batch dimension", low=1)
+
+
+@dataclass(frozen=True)
+class FlattenLayer:
+    """``{type: flatten}``: flatten to one dimension."""
+
+
+@dataclass(frozen=True)
+class ActivationLayer:
+    """``{type: activation, name: relu}``: an activation as its own layer."""
+
+    name: ActivationName = _required("activation function")
+    negative_slope: float = _range(0.2, 0.0, doc="slope for x < 0 when name is leaky_relu")
+
+
+@dataclass(frozen=True)
+class DropoutLayer:
+    """``{type: dropout, rate: 0.3}``: dropout (active only while that network trains)."""
+
+    rate: float = _range(0.3, 0.0, 1.0, high_open=True, doc="fraction of units dropped")
+
+
+@dataclass(frozen=True)
+class BatchNormLayer:
+    """``{type: batch_norm}``: batch normalization."""
+
+    momentum: float = _range(0.99, 0.0, 1.0, high_open=True, doc="moving-average momentum")
+
+
+@dataclass(frozen=True)
+class UpSamplingLayer:
+    """``{type: upsampling, size: 2}``: nearest-neighbour up-sampling."""
+
+    size: int = _range(2, 1, doc="integer scale factor")
+
+
+LAYER_TYPES: dict[str, type] = {
+    "dense": DenseLayer,
+    "conv2d": Conv2DLayer,
+    "conv2d_transpose": Conv2DTransposeLayer,
+    "reshape": ReshapeLayer,
+    "flatten": FlattenLayer,
+    "activation": ActivationLayer,
+    "dropout": DropoutLayer,
+    "batch_norm": BatchNormLayer,
+    "upsampling": UpSamplingLayer,
+}
+
+LayerSpec = (DenseLayer | Conv2DLayer | ReshapeLayer | FlattenLayer | ActivationLayer | DropoutLayer
+             | BatchNormLayer | UpSamplingLayer)
+
+
+# --------------------------------------------------------------------------------------------------
+# Sections
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Where the training images come from and how they are prepared."""
+
+    source: DataSource = _doc("mnist", "data source")
+    path: str | None = _doc(None, "file or folder for npz/idx/folder sources, or local files for "
+                                  "mnist/fashion_mnist/cifar10 (an .npz or a folder of IDX .gz files)")
+    split: Literal["train", "test"] = _doc("train", "which split to train on")
+    x_key: str | None = _doc(None, "npz key of the images (default x_train, else x)")
+    y_key: str | None = _doc(None, "npz key of the labels (default y_train, else y; optional)")
+    image_size: tuple[int, int] | None = _range(None, 1, doc="resize images to [height, width], e.g. 32x32")
+    channels: Literal[1, 3] | None = _doc(None, "convert images to 1 (grey) or 3 (RGB) channels")
+    limit: int | None = _range(None, 1, doc="use only the first N images")
+
+
+@dataclass(frozen=True)
+class NetSpec:
+    """Fields shared by the generator and the discriminator."""
+
+    architecture: Architecture = _doc("mlp", "network builder")
+    widths: tuple[int, ...] = _range((1024, 512, 256), 1, doc="hidden layer sizes (mlp) or channels "
+                                                               "per stage (dcgan)")
+    activation: ActivationName = _doc("leaky_relu", "hidden activation")
+    negative_slope: float = _range(0.2, 0.0, doc="slope for x < 0 of leaky_relu")
+    dropout: float = _range(0.0, 0.0, 1.0, high_open=True, doc="dropout rate after each hidden layer")
+    batch_norm: bool = _doc(False, "batch normalization after each hidden layer (dcgan: all but the "
+                                   "discriminator's first)")
+    kernel_size: int = _range(5, 1, doc="convolution kernel size (dcgan)")
+    kernel_stddev: float | None = _range(0.02, 0.0, doc="RandomNormal(stddev) kernel initializer; "
+                                                        "null = Keras default (glorot_uniform)")
+    kernel_stddev_layers: Literal["first", "all"] = _doc("first", "which layers get kernel_stddev")
+    output_activation: ActivationName = _doc("sigmoid", "activation of the output layer")
+    layers: tuple[LayerSpec, ...] | None = _doc(None, "explicit layer list (architecture: layers)")
+
+
+@dataclass(frozen=True)
+class GeneratorSpec(NetSpec):
+    """The generator G: latent vector z -> image."""
+
+    latent_dim: int = _range(100, 1, doc="size of the latent vector z ~ N(0, 1)")
+    widths: tuple[int, ...] = _range((256, 512, 1024), 1, doc="hidden layer sizes (mlp) or channels "
+                                                               "per stage (dcgan)")
+    output_activation: ActivationName = _doc("tanh", "activation of the output layer")
+
+
+@dataclass(frozen=True)
+class DiscriminatorSpec(NetSpec):
+    """The discriminator D: image -> probability that it is real."""
+
+    dropout: float = _range(0.3, 0.0, 1.0, high_open=True, doc="dropout rate after each hidden layer")
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """The adversarial loss both compiled models use."""
+
+    name: LossName = _doc("bce", "bce (binary cross-entropy) or least_squares")
+    label_smoothing: float = _range(0.1, 0.0, 0.5, doc="one-sided: real targets are "
+                                                       "1 - label_smoothing, fake targets stay 0")
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """One optimizer; parameters left null take Keras' defaults."""
+
+    name: OptimizerName = _doc("adam", "optimizer")
+    learning_rate: float = _range(2e-4, 0.0, doc="learning rate")
+    beta_1: float | None = _range(0.5, 0.0, 1.0, high_open=True, doc="adam: first-moment decay")
+    beta_2: float | None = _range(None, 0.0, 1.0, high_open=True, doc="adam: second-moment decay")
+    momentum: float | None = _range(None, 0.0, 1.0, high_open=True, doc="rmsprop/sgd: momentum")
+    rho: float | None = _range(None, 0.0, 1.0, high_open=True, doc="rmsprop: decay of the average")
+
+
+OPTIMIZER_PARAMS: dict[str, frozenset[str]] = {
+    "adam": frozenset({"beta_1", "beta_2"}),
+    "rmsprop": frozenset({"momentum", "rho"}),
+    "sgd": frozenset({"momentum"}),
+}
+
+
+@dataclass(frozen=True)
+class OptimizersSpec:
+    """One optimizer per compiled model (Keras 3 optimizers bind to one variable set)."""
+
+    generator: OptimizerSpec = _doc(OptimizerSpec(), "updates G through the combined model")
+    discriminator: OptimizerSpec = _doc(OptimizerSpec(), "updates D")
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """How long and in what batches to train."""
+
+    epochs: int = _range(400, 1, doc="number of epochs (an epoch is N // batch_size steps)")
+    steps: int | None = _range(None, 1, doc="optional cap on the total number of steps")
+    batch_size: int = _range(128, 1, doc="real images per step (D sees as many fakes too)")
+    batch_selection: Literal["random", "shuffle"] = _doc(
+        "random", "random: indices drawn with replacement each step (the tutorial); "
+                  "shuffle: a new permutation each epoch")
+
+
+@dataclass(frozen=True)
+class SamplingSpec:
+    """Sample grids written during training, from one fixed latent batch."""
+
+    grid: tuple[int, int] = _range((10, 10), 1, doc="rows x columns, e.g. 10x10")
+    every_epochs: int = _range(20, 1, doc="write a grid at epoch 1, every N epochs and at the end")
+    invert: bool = _doc(False, "dark ink on white (matplotlib's gray_r), as the tutorial shows them")
+    upscale: int | None = _range(None, 1, doc="pixel repeat factor; null = enough for 28-pixel cells")
+
+
+@dataclass(frozen=True)
+class CheckpointSpec:
+    """When to checkpoint and how many checkpoints to keep."""
+
+    every_epochs: int = _range(1, 1, doc="checkpoint every N epochs (and always at the end)")
+    keep: int = _range(3, 1, doc="keep the last K checkpoints")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A complete, validated training recipe."""
+
+    name: str = _doc("", "run name (default: the recipe file's stem)")
+    seed: int = _range(0, 0, doc="seed for weights, data order, noise and dropout")
+    family: FamilyName = _doc("gan", "GAN family: how G and D are wired and trained")
+    data: DataSpec = _doc(DataSpec(), "training data")
+    generator: GeneratorSpec = _doc(GeneratorSpec(), "generator network")
+    discriminator: DiscriminatorSpec = _doc(DiscriminatorSpec(), "discriminator network")
+    loss: LossSpec = _doc(LossSpec(), "adversarial loss")
+    optimizers: OptimizersSpec = _doc(OptimizersSpec(), "optimizers")
+    train: TrainSpec = _doc(TrainSpec(), "training length and batches")
+    sampling: SamplingSpec = _doc(SamplingSpec(), "sample grids written during training")
+    checkpoints: CheckpointSpec = _doc(CheckpointSpec(), "checkpoints")
+
+
+#: Keys that ``gan train RUN --resume --set ...`` may change; everything else must match the run.
+RESUMABLE_KEYS = ("train.epochs", "train.steps", "sampling.", "checkpoints.")
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
+    """Load, merge (``extends:``), override (``--set``) and validate a recipe file.
+
+    Args:
+        path: the recipe's YAML file.
+        overrides: ``KEY=VALUE`` strings; KEY is a dotted path, VALUE is parsed as YAML.
+
+    Returns:
+        The validated, frozen Recipe.
+
+    Raises:
+        RecipeError: one line naming the file (or the ``--set``), key path, bad value and choices.
+    """
+    path = Path(path)
+    origins: dict[str, str] = {}
+    raw = _load_with_extends(path, origins, chain=())
+    for text in overrides:
+        _apply_override(raw, text, origins)
+    raw.setdefault("name", path.stem if path.name != "recipe.yaml" else path.parent.name)
+    return _convert_section(Recipe, raw, "", _Context(str(path), origins))
+
+
+def parse_recipe(data: Mapping[str, Any], source: str = "<recipe>") -> Recipe:
+    """Validate an already-parsed recipe mapping (no ``extends:``). Raises RecipeError."""
+    return _convert_section(Recipe, dict(data), "", _Context(source, {}))
+
+
+def recipe_to_dict(recipe: Any) -> dict[str, Any]:
+    """The recipe as plain YAML-able data (tuples become lists, layer specs gain their ``type``)."""
+    return typing.cast(dict[str, Any], _to_plain(recipe))
+
+
+def dump_recipe(recipe: Recipe) -> str:
+    """The fully resolved recipe as YAML text; loading it gives back an equal Recipe."""
+    return yaml.safe_dump(recipe_to_dict(recipe), sort_keys=False, default_flow_style=None)
+
+
+def changed_keys(old: Recipe, new: Recipe) -> list[str]:
+    """Dotted keys whose values differ between two recipes."""
+    flat_old, flat_new = _flatten(recipe_to_dict(old)), _flatten(recipe_to_dict(new))
+    return sorted(k for k in flat_old.keys() | flat_new.keys() if flat_old.get(k) != flat_new.get(k))
+
+
+def _to_plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        plain = {f.name: _to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        for type_name, cls in LAYER_TYPES.items():
+            if type(value) is cls:
+                plain = {"type": type_name, **plain}
+        return plain
+    if isinstance(value, (tuple, list)):
+        return [_to_plain(v) for v in value]
+    return value
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecipeError(f"{path}: recipe file not found") from None
+    except OSError as exc:
+        raise RecipeError(f"{path}: cannot read the recipe ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise RecipeError(f"{path}: not valid YAML{where}: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise RecipeError(f"{path}: a recipe must be a YAML mapping of sections, got "
+                          f"{type(data).__name__}")
+    return data
+
+
+def _load_with_extends(path: Path, origins: dict[str, str], chain: tuple[Path, ...]) -> dict[str, Any]:
+    resolved = path.resolve()
+    if resolved in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, resolved))
+        raise RecipeError(f"{path}: extends: recipes extend each other in a cycle ({cycle})")
+    data = _read_yaml(path)
+    base_name = data.pop("extends", None)
+    merged: dict[str, Any] = {}
+    if base_name is not None:
+        if not isinstance(base_name, str):
+            raise RecipeError(f"{path}: extends: expected a path to another recipe, got {base_name!r}")
+        base_path = (path.parent / base_name) if not Path(base_name).is_absolute() else Path(base_name)
+        if not base_path.is_file():
+            raise RecipeError(f"{path}: extends: {base_name!r} not found (looked for {base_path}; "
+                              "paths are relative to the recipe that extends)")
+        merged = _load_with_extends(base_path, origins, (*chain, resolved))
+    _deep_merge(merged, data, origins, str(path), "")
+    return merged
+
+
+def _deep_merge(into: dict[str, Any], update: Mapping[str, Any], origins: dict[str, str],
+                origin: str, prefix: str) -> None:
+    for key, value in update.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            _deep_merge(into[key], value, origins, origin, f"{dotted}.")
+        else:
+            into[key] = _copy_plain(value)
+            origins[dotted] = origin
+
+
+def _copy_plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _copy_plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_plain(v) for v in value]
+    return value
+
+
+def _apply_override(raw: dict[str, Any], text: str, origins: dict[str, str]) -> None:
+    key, sep, value_text = text.partition("=")
+    key = key.strip()
+    origin = f"--set {text}"
+    if not sep or not key or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", key):
+        raise RecipeError(f"--set {text!r}: expected KEY=VALUE with a dotted key, "
+                          "e.g. --set train.batch_size=64")
+    try:
+        value = yaml.safe_load(value_text) if value_text.strip() else None
+    except yaml.YAMLError:
+        value = value_text
+    node = raw
+    parts = key.split(".")
+    for i, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise RecipeError(f"{origin}: {'.'.join(parts[: i + 1])} is a value, not a section, so it "
+                              f"has no key {parts[i + 1]!r}")
+        node = child
+    if isinstance(value, Mapping) and isinstance(node.get(parts[-1]), dict):
+        _deep_merge(node[parts[-1]], value, origins, origin, f"{key}.")
+    else:
+        node[parts[-1]] = value
+        origins[key] = origin
+
+
+# --------------------------------------------------------------------------------------------------
+# Validation
+
+
+@dataclass(frozen=True)
+class _Context:
+    file: str
+    origins: Mapping[str, str]
+
+    def fail(self, key: str, problem: str) -> RecipeError:
+        origin = self.file
+        probe = key
+        while probe:
+            if probe in self.origins:
+                origin = self.origins[probe]
+                if origin.startswith("--set"):
+                    origin = f"{self.file} ({origin})"
+                break
+            probe = re.sub(r"(\[\d+\]|\.?[^.\[]*)$", "", probe)
+        return RecipeError(f"{origin}: {key or '<top level>'}: {problem}")
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _suggest(bad: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(str(bad), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _convert_section(cls: type, raw: Any, path: str, ctx: _Context) -> Any:
+    if not isinstance(raw, Mapping):
+        raise ctx.fail(path.rstrip("."), f"expected a mapping of keys, got {_describe(raw)}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in fields:
+            valid = ", ".join(fields)
+            raise ctx.fail(f"{path}{key}", f"unknown key{_suggest(str(key), list(fields))}; "
+                                           f"valid keys here: {valid}")
+    values: dict[str, Any] = {}
+    for name, fld in fields.items():
+        key = f"{path}{name}"
+        if name in raw:
+            values[name] = _convert(raw[name], hints[name], key, fld.metadata, ctx)
+        elif fld.default is dataclasses.MISSING:
+            raise ctx.fail(key, f"missing; {fld.metadata.get('doc', 'required')}")
+    if cls is OptimizerSpec:
+        _check_optimizer_params(values, raw, path, ctx)
+    return cls(**values)
+
+
+def _check_optimizer_params(values: dict[str, Any], raw: Mapping[str, Any], path: str,
+                            ctx: _Context) -> None:
+    """Parameters of another optimizer are an error when given, and dropped (null) when defaulted."""
+    name = values.get("name", OptimizerSpec.name)
+    allowed = OPTIMIZER_PARAMS[name]
+    for param in ("beta_1", "beta_2", "momentum", "rho"):
+        if param in allowed:
+            continue
+        if raw.get(param) is not None:
+            takes = ", ".join(sorted(allowed | {"learning_rate"}))
+            raise ctx.fail(f"{path}{param}", f"does not apply to {name} (it takes {takes}); "
+                                             "remove it or set it to null")
+        values[param] = None
+
+
+def _convert(value: Any, tp: Any, key: str, meta: Mapping[str, Any], ctx: _Context) -> Any:
+    origin = get_origin(tp)
+    args = get_args(tp)
+    if origin in (Union, types.UnionType):
+        options = [a for a in args if a is not type(None)]
+        if value is None and len(options) < len(args):
+            return None
+        if len(options) == 1:
+            return _convert(value, options[0], key, meta, ctx)
+        raise ctx.fail(key, "internal schema error: ambiguous union")  # pragma: no cover
+    if value is None:
+        raise ctx.fail(key, f"must not be null; {meta.get('doc', '')}".rstrip("; "))
+    if origin is Literal:
+        if value in args and type(value) is type(args[0]):
+            return value
+        choices = ", ".join(str(a) for a in args)
+        return_hint = _suggest(str(value), [str(a) for a in args])
+        raise ctx.fail(key, f"unknown value {_describe(value)}{return_hint}; valid choices: {choices}")
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return _convert_section(tp, value, f"{key}.", ctx)
+    if origin is tuple:
+        return _convert_tuple(value, args, key, meta, ctx)
+    return _convert_scalar(value, tp, key, meta, ctx)
+
+
+def _convert_tuple(value: Any, args: tuple[Any, ...], key: str, meta: Mapping[str, Any],
+                   ctx: _Context) -> tuple[Any, ...]:
+    if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*[xX×]\s*\d+\s*", value) and len(args) == 2:
+        value = [int(v) for v in re.split(r"[xX×]", value)]
+    if isinstance(value, int) and not isinstance(value, bool) and args[-1] is Ellipsis:
+        value = [value]
+    if not isinstance(value, list):
+        expected = f"a list of {len(args)}" if args[-1] is not Ellipsis else "a list"
+        raise ctx.fail(key, f"expected {expected}, got {_describe(value)}")
+    if args[-1] is Ellipsis:
+        if args[0] == LayerSpec:
+            if not value:
+                raise ctx.fail(key, "expected at least one layer")
+            return tuple(_convert_layer(v, f"{key}[{i}]", ctx) for i, v in enumerate(value))
+        if not value:
+            raise ctx.fail(key, "expected a non-empty list")
+        return tuple(_convert(v, args[0], f"{key}[{i}]", meta, ctx) for i, v in enumerate(value))
+    if len(value) != len(args):
+        raise ctx.fail(key, f"expected a list of {len(args)} values, got {_describe(value)}")
+    return tuple(_convert(v, a, f"{key}[{i}]", meta, ctx) for i, (v, a) in enumerate(zip(value, args)))
+
+
+def _convert_layer(value: Any, key: str, ctx: _Context) -> Any:
+    if not isinstance(value, Mapping) or "type" not in value:
+        raise ctx.fail(key, f"expected a mapping with a 'type' key (one of {', '.join(LAYER_TYPES)}), "
+                            f"got {_describe(value)}")
+    kind = value["type"]
+    if kind not in LAYER_TYPES:
+        raise ctx.fail(f"{key}.type", f"unknown layer type {_describe(kind)}{_suggest(str(kind), list(LAYER_TYPES))}; "
+                                      f"valid choices: {', '.join(LAYER_TYPES)}")
+    rest = {k: v for k, v in value.items() if k != "type"}
+    return _convert_section(LAYER_TYPES[kind], rest, f"{key}.", ctx)
+
+
+def _convert_scalar(value: Any, tp: Any, key: str, meta: Mapping[str, Any], ctx: _Context) -> Any:
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ctx.fail(key, f"expected true or false, got {_describe(value)}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+            raise ctx.fail(key, f"expected an integer, got {_describe(value)}")
+        value = int(value)
+    elif tp is float:
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = float(value)  # YAML reads 2e-4 (no dot) as a string
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ctx.fail(key, f"expected a number, got {_describe(value)}")
+        value = float(value)
+    elif tp is str:
+        if not isinstance(value, str):
+            raise ctx.fail(key, f"expected a string, got {_describe(value)}")
+        return value
+    low, high = meta.get("low"), meta.get("high")
+    if low is not None and value < low:
+        raise ctx.fail(key, f"{_describe(value)} is out of range; expected {_range_text(meta)}")
+    if high is not None and (value > high or (meta.get("high_open") and value >= high)):
+        raise ctx.fail(key, f"{_describe(value)} is out of range; expected {_range_text(meta)}")
+    return value
+
+
+def _range_text(meta: Mapping[str, Any]) -> str:
+    low, high = meta.get("low"), meta.get("high")
+    if high is None:
+        return f"a value >= {low}"
+    return f"a value in [{low}, {high}{')' if meta.get('high_open') else ']'}"
+
+
+def schema_fields(cls: type = Recipe, prefix: str = "") -> list[tuple[str, str, Any, str]]:
+    """Every recipe key as (dotted key, type text, default, description), for docs and tests."""
+    rows: list[tuple[str, str, Any, str]] = []
+    hints = typing.get_type_hints(cls)
+    for fld in dataclasses.fields(cls):
+        key = f"{prefix}{fld.name}"
+        tp = hints[fld.name]
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+            rows.extend(schema_fields(tp, f"{key}."))
+            continue
+        default = fld.default if fld.default is not dataclasses.MISSING else "(required)"
+        rows.append((key, _type_text(tp), _to_plain(default), fld.metadata.get("doc", "")))
+    return rows
+
+
+def _type_text(tp: Any) -> str:
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in (Union, types.UnionType):
+        return " | ".join(_type_text(a) for a in args)
+    if origin is Literal:
+        return " | ".join(str(a) for a in args)
+    if origin is tuple:
+        if args and args[-1] is Ellipsis:
+            inner = "layer" if args[0] == LayerSpec else _type_text(args[0])
+            return f"list of {inner}"
+        return "[" + ", ".join(_type_text(a) for a in args) + "]"
+    if tp is type(None):
+        return "null"
+    return getattr(tp, "__name__", str(tp))

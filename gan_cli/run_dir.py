@@ -1,0 +1,161 @@
+"""The run directory: the only code that knows the file names inside it, and atomic writes.
+
+A run directory is the contract between the verbs: ``gan train`` fills it, ``gan sample`` and
+``gan eval`` need nothing else. Layout::
+
+    RUN/recipe.yaml          the fully resolved recipe
+    RUN/metrics.csv          one row per epoch (or partial epoch): losses, D scores, timings
+    RUN/summary.json         steps, epochs, seconds, ms_per_step, final losses, versions
+    RUN/loss_curves.png      losses and D scores per epoch
+    RUN/samples/epoch_NNNN.png   grids from one fixed latent batch
+    RUN/checkpoints/         tf.train.Checkpoint files (G, D, both optimizers, counters, RNG state)
+    RUN/generator.keras      the generator, exported at every checkpoint and at the end
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gan_cli.errors import RunDirError
+
+METRIC_COLUMNS = ("epoch", "step", "steps_in_row", "d_loss", "g_loss", "d_real", "d_fake",
+                  "seconds", "ms_per_step")
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """Paths inside one run directory."""
+
+    root: Path
+
+    @property
+    def recipe(self) -> Path:
+        return self.root / "recipe.yaml"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.csv"
+
+    @property
+    def summary(self) -> Path:
+        return self.root / "summary.json"
+
+    @property
+    def loss_curves(self) -> Path:
+        return self.root / "loss_curves.png"
+
+    @property
+    def samples(self) -> Path:
+        return self.root / "samples"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def generator(self) -> Path:
+        return self.root / "generator.keras"
+
+    def sample_grid(self, epoch: int) -> Path:
+        """The grid written after ``epoch`` epochs."""
+        return self.samples / f"epoch_{epoch:04d}.png"
+
+    def is_run(self) -> bool:
+        """True when the directory holds a resolved recipe, i.e. ``gan train`` started it."""
+        return self.recipe.is_file()
+
+
+def new_run(root: str | Path) -> RunDir:
+    """A run directory for a new run: absent or empty (it is created when training starts).
+
+    Raises:
+        RunDirError: the path exists and is not an empty directory (nothing in it is touched).
+    """
+    path = Path(root)
+    if path.exists() and not path.is_dir():
+        raise RunDirError(f"{path}: exists and is not a directory; choose another --out")
+    if path.is_dir() and any(path.iterdir()):
+        raise RunDirError(f"{path}: run directory is not empty; choose another --out, or continue "
+                          f"that run with: gan train {path} --resume")
+    return RunDir(path)
+
+
+def default_run_root(name: str, parent: str | Path = "runs") -> Path:
+    """``runs/NAME``, or ``runs/NAME-2``, ``-3``, ... for the first that does not exist yet."""
+    base = Path(parent) / name
+    candidate, number = base, 1
+    while candidate.exists():
+        number += 1
+        candidate = base.with_name(f"{base.name}-{number}")
+    return candidate
+
+
+def open_run(root: str | Path) -> RunDir:
+    """An existing run directory.
+
+    Raises:
+        RunDirError: it does not exist or holds no ``recipe.yaml``.
+    """
+    run = RunDir(Path(root))
+    if not run.root.is_dir():
+        raise RunDirError(f"{run.root}: run directory not found")
+    if not run.is_run():
+        raise RunDirError(f"{run.root}: not a run directory (no recipe.yaml); pass the --out of a "
+                          "gan train run, or a generator .keras file")
+    return run
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write a file so that readers see the old or the new content, never a torn one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data: Mapping[str, Any]) -> None:
+    """Write pretty JSON atomically."""
+    write_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def write_metrics(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Rewrite ``metrics.csv`` atomically with the given rows (columns: METRIC_COLUMNS)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _format(row.get(k)) for k in METRIC_COLUMNS})
+    write_atomic(path, buffer.getvalue())
+
+
+def read_metrics(path: Path) -> list[dict[str, float]]:
+    """Rows of ``metrics.csv`` as numbers; an absent file gives no rows."""
+    if not path.is_file():
+        return []
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [{k: float(v) for k, v in row.items() if v not in (None, "")}
+                for row in csv.DictReader(handle)]
+
+
+def _format(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)

@@ -1,0 +1,254 @@
+"""The training loop: alternate the family's updates, show progress, write the run directory.
+
+Randomness is a pure function of the recipe's seed and the step counter (batch indices per epoch
+from ``numpy.random.default_rng([seed, epoch])``, noise from ``tf.random.stateless_normal`` with
+``[seed, step]``), and the only other random state, the dropout SeedGenerators, is checkpointed
+with the weights. So a resumed run continues exactly where a straight run would have been.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from gan_cli import __version__
+from gan_cli import images as imgs
+from gan_cli.checkpoints import CheckpointStore, export_model
+from gan_cli.data import ImageSet, load_images
+from gan_cli.errors import DataError, TrainingDiverged, TrainingInterrupted
+from gan_cli.families import FAMILIES
+from gan_cli.plan import TrainingPlan
+from gan_cli.plots import plot_loss_curves
+from gan_cli.recipe import Recipe, TrainSpec, dump_recipe
+from gan_cli.run_dir import RunDir, read_metrics, write_atomic, write_json, write_metrics
+from gan_cli.sampling import generate, latent_batch
+
+#: Steps at the start of an invocation left out of ``ms_per_step`` (tracing, warm caches).
+WARMUP_STEPS = 10
+
+
+def steps_per_epoch(num_images: int, batch_size: int) -> int:
+    """``N // batch_size``, as the tutorial counts an epoch.
+
+    Raises:
+        DataError: fewer images than one batch.
+    """
+    if num_images < batch_size:
+        raise DataError(f"data: {num_images} images, fewer than train.batch_size {batch_size}; "
+                        "lower train.batch_size or use more data")
+    return num_images // batch_size
+
+
+def batch_indices(spec: TrainSpec, seed: int, epoch: int, num_images: int, steps: int) -> np.ndarray:
+    """Indices of the real images for every step of one epoch, shape (steps, batch_size).
+
+    ``random`` draws with replacement (the tutorial's ``np.random.randint``); ``shuffle`` takes a
+    fresh permutation each epoch. Depends only on (seed, epoch), so resume needs no RNG state.
+    """
+    rng = np.random.default_rng([seed, epoch])
+    if spec.batch_selection == "random":
+        return rng.integers(0, num_images, size=(steps, spec.batch_size))
+    return rng.permutation(num_images)[: steps * spec.batch_size].reshape(steps, spec.batch_size)
+
+
+def describe(recipe: Recipe) -> list[str]:
+    """Lines for ``--dry-run``: the data, each network's parameter count, and the schedule."""
+    keras.utils.set_random_seed(recipe.seed)
+    data = load_images(recipe.data)
+    models = FAMILIES[recipe.family](recipe, data.image_shape)
+    per_epoch = steps_per_epoch(len(data.images), recipe.train.batch_size)
+    total = _total_steps(recipe, per_epoch)
+    return [
+        f"data: {data.description}",
+        f"generator: {models.generator.count_params():,} parameters, z ({models.latent_dim},) -> "
+        f"image {data.image_shape}",
+        f"discriminator: {models.discriminator.count_params():,} parameters",
+        f"combined: {models.combined.count_params():,} parameters "
+        f"({sum(int(np.prod(v.shape)) for v in models.combined.trainable_weights):,} trainable: G's)",
+        f"schedule: {per_epoch} steps per epoch, {total} steps in all",
+    ]
+
+
+def _total_steps(recipe: Recipe, per_epoch: int) -> int:
+    total = recipe.train.epochs * per_epoch
+    return min(total, recipe.train.steps) if recipe.train.steps else total
+
+
+def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: bool | None = None) -> dict[str, Any]:
+    """Train the plan's recipe into its run directory (new, or resumed from its latest checkpoint).
+
+    Args:
+        plan: from ``plan_training``.
+        echo: receives one summary line per epoch and the closing lines.
+        progress: show a tqdm bar per epoch; None shows it only on a terminal.
+
+    Returns:
+        The run's summary (also written to ``summary.json``).
+
+    Raises:
+        DataError, RecipeError: the data or networks do not fit the recipe (before any file is written).
+        TrainingDiverged: a loss became NaN or infinite (the last good checkpoint is kept).
+        TrainingInterrupted: Ctrl-C (the last checkpoint is kept).
+    """
+    recipe, run = plan.recipe, plan.run
+    keras.utils.set_random_seed(recipe.seed)
+    data = load_images(recipe.data)
+    per_epoch = steps_per_epoch(len(data.images), recipe.train.batch_size)
+    total = _total_steps(recipe, per_epoch)
+    models = FAMILIES[recipe.family](recipe, data.image_shape)
+    rows, cols = recipe.sampling.grid
+    fixed = latent_batch(rows * cols, models.latent_dim, recipe.seed)
+
+    run.root.mkdir(parents=True, exist_ok=True)
+    store = CheckpointStore(run.checkpoints, models.checkpoint_state(), fixed, recipe.checkpoints.keep)
+    step, metric_rows, seconds_before = 0, [], 0.0
+    if plan.resume:
+        step = store.restore_latest() or 0
+        fixed = store.fixed_latents.numpy()
+        metric_rows = [r for r in read_metrics(run.metrics) if r["step"] <= step]
+        seconds_before = metric_rows[-1]["seconds"] if metric_rows else 0.0
+        echo(f"resuming {run.root} at step {step} (epoch {step / per_epoch:.2f})")
+    write_atomic(run.recipe, dump_recipe(recipe))
+
+    loop = _Loop(recipe, run, models, store, data, per_epoch, total, fixed, echo, progress)
+    return loop.go(step, metric_rows, seconds_before)
+
+
+class _Loop:
+    """State of one ``train`` invocation; split out so each piece of the loop reads on its own."""
+
+    def __init__(self, recipe: Recipe, run: RunDir, models: Any, store: CheckpointStore, data: ImageSet,
+                 per_epoch: int, total: int, fixed: np.ndarray, echo: Callable[[str], None],
+                 progress: bool | None) -> None:
+        self.recipe, self.run, self.models, self.store = recipe, run, models, store
+        self.images = tf.constant(data.images)
+        self.data_description = data.description
+        self.num_images = len(data.images)
+        self.per_epoch, self.total, self.fixed = per_epoch, total, fixed
+        self.echo = echo
+        self.progress = progress
+        self.step_seconds: list[float] = []
+
+    def go(self, step: int, metric_rows: list[dict[str, float]], seconds_before: float) -> dict[str, Any]:
+        started = time.perf_counter()
+        last_saved = self.store.latest
+        try:
+            while step < self.total:
+                epoch = step // self.per_epoch
+                row, step = self._epoch(epoch, step, seconds_before + time.perf_counter() - started)
+                metric_rows.append(row)
+                write_metrics(self.run.metrics, metric_rows)
+                self._check_finite(row, last_saved)
+                finished_epoch = step % self.per_epoch == 0
+                done = step >= self.total
+                number = epoch + 1
+                self.echo(_epoch_line(row, self.recipe.train.epochs))
+                wrote_grid = False
+                if done or (finished_epoch and (number == 1 or number % self.recipe.sampling.every_epochs == 0)):
+                    self._write_grid(step)
+                    wrote_grid = True
+                if done or (finished_epoch and number % self.recipe.checkpoints.every_epochs == 0):
+                    last_saved = self.store.save(step)
+                    export_model(self.models.generator, self.run.generator)
+                if wrote_grid or done:
+                    plot_loss_curves(metric_rows, self.run.loss_curves, title=self.recipe.name)
+        except KeyboardInterrupt:
+            where = f"checkpoint {last_saved}" if last_saved else "no checkpoint yet"
+            raise TrainingInterrupted(f"interrupted; kept {where}; continue with: "
+                                      f"gan train {self.run.root} --resume") from None
+        elapsed = seconds_before + time.perf_counter() - started
+        summary = self._summary(step, elapsed, metric_rows)
+        write_json(self.run.summary, summary)
+        self.echo(f"done: {step} steps in {elapsed:.1f} s ({summary['ms_per_step']:.1f} ms/step); "
+                  f"run directory {self.run.root}")
+        return summary
+
+    def _epoch(self, epoch: int, step: int, seconds_so_far: float) -> tuple[dict[str, float], int]:
+        """Train from ``step`` to the end of ``epoch`` (or the step cap); returns its metrics row."""
+        batch = self.recipe.train.batch_size
+        latent_dim = self.models.latent_dim
+        seed = self.recipe.seed
+        order = batch_indices(self.recipe.train, seed, epoch, self.num_images, self.per_epoch)
+        first = step - epoch * self.per_epoch
+        last = min(self.per_epoch, self.total - epoch * self.per_epoch)
+        sums: dict[str, float] = {"d_loss": 0.0, "g_loss": 0.0, "d_real": 0.0, "d_fake": 0.0}
+        bar = tqdm(total=self.per_epoch, initial=first, desc=f"epoch {epoch + 1}/{self.recipe.train.epochs}",
+                   unit="step", leave=False, disable=None if self.progress is None else not self.progress)
+        began = time.perf_counter()
+        try:
+            for index in range(first, last):
+                tick = time.perf_counter()
+                real = tf.gather(self.images, order[index])
+                noise_d = tf.random.stateless_normal((batch, latent_dim), seed=[seed, 2 * step])
+                noise_g = tf.random.stateless_normal((batch, latent_dim), seed=[seed, 2 * step + 1])
+                values = self.models.train_step(real, noise_d, noise_g)
+                self.step_seconds.append(time.perf_counter() - tick)
+                step += 1
+                for key in sums:
+                    sums[key] += values[key]
+                bar.update(1)
+                if index % 10 == 0 or index == last - 1:
+                    bar.set_postfix(d_loss=f"{values['d_loss']:.3f}", g_loss=f"{values['g_loss']:.3f}",
+                                    Dx=f"{values['d_real']:.2f}", DGz=f"{values['d_fake']:.2f}")
+        finally:
+            bar.close()
+        count = last - first
+        seconds = time.perf_counter() - began
+        row = {"epoch": epoch + 1, "step": step, "steps_in_row": count,
+               **{key: value / max(count, 1) for key, value in sums.items()},
+               "seconds": seconds_so_far + seconds, "ms_per_step": 1000 * seconds / max(count, 1)}
+        return row, step
+
+    def _check_finite(self, row: dict[str, float], last_saved: str | None) -> None:
+        if not (math.isfinite(row["d_loss"]) and math.isfinite(row["g_loss"])):
+            kept = f"the last good checkpoint {last_saved} is kept" if last_saved else "no checkpoint was written"
+            raise TrainingDiverged(f"training diverged: d_loss {row['d_loss']}, g_loss {row['g_loss']} in "
+                                   f"epoch {int(row['epoch'])}; {kept}; lower the learning rates "
+                                   "(optimizers.*.learning_rate) or change the seed")
+
+    def _write_grid(self, step: int) -> None:
+        sampling = self.recipe.sampling
+        rows, cols = sampling.grid
+        pictures = generate(self.models.generator, self.fixed)
+        grid = imgs.make_grid(pictures, rows, cols, invert=sampling.invert,
+                              upscale=sampling.upscale or imgs.auto_upscale(pictures.shape[1]))
+        if step % self.per_epoch == 0:
+            imgs.save_png(self.run.sample_grid(step // self.per_epoch), grid)
+        else:
+            imgs.save_png(self.run.samples / f"step_{step:07d}.png", grid)
+
+    def _summary(self, step: int, seconds: float, metric_rows: list[dict[str, float]]) -> dict[str, Any]:
+        timed = self.step_seconds[WARMUP_STEPS:] if len(self.step_seconds) > 2 * WARMUP_STEPS \
+            else self.step_seconds[1:] or self.step_seconds
+        last = metric_rows[-1] if metric_rows else {}
+        return {
+            "name": self.recipe.name,
+            "family": self.recipe.family,
+            "steps": step,
+            "epochs": step // self.per_epoch,
+            "steps_per_epoch": self.per_epoch,
+            "finished": step >= self.total,
+            "seconds": round(seconds, 3),
+            "ms_per_step": round(1000 * statistics.median(timed), 3) if timed else None,
+            "ms_per_step_note": f"median over this invocation's steps after the first {WARMUP_STEPS}",
+            "final": {k: last[k] for k in ("d_loss", "g_loss", "d_real", "d_fake") if k in last},
+            "data": self.data_description,
+            "generator_params": self.models.generator.count_params(),
+            "discriminator_params": self.models.discriminator.count_params(),
+            "checkpoint": self.store.latest,
+            "versions": {"gan": __version__, "keras": keras.__version__, "tensorflow": tf.__version__},
+        }
+
+
+def _epoch_line(row: dict[str, float], epochs: int) -> str:
+    return (f"epoch {int(row['epoch'])}/{epochs}  step {int(row['step'])}  d_loss {row['d_loss']:.4f}  "
+            f"g_loss {row['g_loss']:.4f}  D(x) {row['d_real']:.3f}  D(G(z)) {row['d_fake']:.3f}  "
+            f"{row['ms_per_step']:.1f} ms/step")

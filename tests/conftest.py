@@ -1,0 +1,33 @@
+"""Shared fixtures: tiny recipes that train in seconds on the bundled digits."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: A digits GAN small enough for a few epochs per test: 256 images, batch 32 -> 8 steps per epoch.
+TINY_RECIPE = """\
+# a tiny digits GAN for tests
+name: tiny
+seed: 3
+data: {source: digits, limit: 256}
+generator: {latent_dim: 8, widths: [16, 32]}
+discriminator: {widths: [32, 16]}
+train: {epochs: 2, batch_size: 32, batch_selection: shuffle}
+sampling: {grid: 4x4, every_epochs: 1}
+checkpoints: {every_epochs: 1, keep: 2}
+"""
+
+
+@pytest.fixture
+def tiny_recipe(tmp_path: Path) -> Path:
+    """Path of a tiny digits recipe in a temporary folder."""
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY_RECIPE)
+    return path

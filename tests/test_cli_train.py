@@ -1,0 +1,144 @@
+"""``gan train`` and ``gan sample`` end to end through the CLI, on the bundled digits."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from click.testing import CliRunner
+from PIL import Image
+
+from gan_cli.cli import cli
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def train_ok(*args: str) -> str:
+    code, output = invoke("train", *args)
+    assert code == 0, output
+    return output
+
+
+def checkpoint_values(run: Path) -> dict[str, np.ndarray]:
+    reader = tf.train.load_checkpoint(str(run / "checkpoints"))
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
+            if not name.startswith(("_CHECKPOINTABLE", "save_counter"))}
+
+
+def test_train_writes_a_complete_run_directory(tiny_recipe: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    output = train_ok(tiny_recipe, "--out", run)
+    assert "epoch 2/2" in output and "D(G(z))" in output
+    for name in ("recipe.yaml", "metrics.csv", "summary.json", "loss_curves.png", "generator.keras"):
+        assert (run / name).is_file(), name
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
+    grid = np.asarray(Image.open(run / "samples" / "epoch_0002.png"))
+    assert grid.shape[0] > 4 * 8 and grid.std() > 0
+    with (run / "metrics.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [int(r["epoch"]) for r in rows] == [1, 2] and [int(r["step"]) for r in rows] == [8, 16]
+    assert all(np.isfinite(float(r[k])) for r in rows for k in ("d_loss", "g_loss", "d_real", "d_fake"))
+    summary = json.loads((run / "summary.json").read_text())
+    assert (summary["steps"], summary["epochs"], summary["finished"]) == (16, 2, True)
+    assert summary["seconds"] > 0 and summary["ms_per_step"] > 0
+    # checkpoints hold both models, both optimizers, the counters and the fixed latents
+    names = checkpoint_values(run)
+    for prefix in ("generator/", "discriminator/", "g_optimizer/", "d_optimizer/", "step/", "fixed_latents/"):
+        assert any(n.startswith(prefix) for n in names), prefix
+    assert int(names["step/.ATTRIBUTES/VARIABLE_VALUE"]) == 16
+    assert len(list((run / "checkpoints").glob("ckpt-*.index"))) == 2  # keep: 2
+
+
+def test_train_refuses_a_non_empty_run_directory(tiny_recipe: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "precious.txt").write_text("keep me")
+    code, output = invoke("train", tiny_recipe, "--out", run)
+    assert code != 0 and "not empty" in output and "--resume" in output
+    assert (run / "precious.txt").read_text() == "keep me"
+    assert sorted(p.name for p in run.iterdir()) == ["precious.txt"]
+
+
+def test_resume_continues_exactly_as_a_straight_run(tiny_recipe: Path, tmp_path: Path) -> None:
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    train_ok(tiny_recipe, "--out", straight, "--set", "train.epochs=4")
+    train_ok(tiny_recipe, "--out", resumed, "--set", "train.epochs=2")
+    output = train_ok(resumed, "--resume", "--set", "train.epochs=4")
+    assert "resuming" in output and "at step 16" in output
+    a, b = checkpoint_values(straight), checkpoint_values(resumed)
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-5, atol=1e-6, err_msg=name)
+    with (resumed / "metrics.csv").open() as handle:
+        assert [int(r["epoch"]) for r in csv.DictReader(handle)] == [1, 2, 3, 4]
+
+
+def test_resume_refuses_changes_to_the_model(tiny_recipe: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    train_ok(tiny_recipe, "--out", run, "--set", "train.epochs=1")
+    code, output = invoke("train", run, "--resume", "--set", "generator.widths=[8]")
+    assert code != 0 and "generator.widths" in output and "may change only" in output
+
+
+def test_step_cap_stops_mid_epoch_and_resume_finishes(tiny_recipe: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    train_ok(tiny_recipe, "--out", run, "--set", "train.steps=5")
+    summary = json.loads((run / "summary.json").read_text())
+    assert (summary["steps"], summary["finished"]) == (5, True)
+    assert (run / "samples" / "step_0000005.png").is_file()
+    train_ok(run, "--resume", "--set", "train.steps=null")
+    assert json.loads((run / "summary.json").read_text())["steps"] == 16
+
+
+def test_sample_writes_grid_array_and_files_deterministically(tiny_recipe: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    train_ok(tiny_recipe, "--out", run, "--set", "train.epochs=1")
+    code, output = invoke("sample", run, "--n", "12", "--seed", "7", "--out", tmp_path / "a.npz")
+    assert code == 0, output
+    first = np.load(tmp_path / "a.npz")["x"]
+    assert first.shape == (12, 8, 8, 1) and first.dtype == np.uint8
+    invoke("sample", run / "generator.keras", "--n", "12", "--seed", "7", "--out", tmp_path / "b.npz")
+    np.testing.assert_array_equal(first, np.load(tmp_path / "b.npz")["x"])
+    invoke("sample", run, "--n", "12", "--seed", "8", "--out", tmp_path / "c.npz")
+    assert not np.array_equal(first, np.load(tmp_path / "c.npz")["x"])
+    code, _ = invoke("sample", run, "--grid", "3x4", "--out", tmp_path / "grid.png")
+    assert code == 0 and Image.open(tmp_path / "grid.png").size[0] > 4 * 8
+    code, output = invoke("sample", run, "--n", "5", "--out", f"{tmp_path / 'frames'}/")
+    assert code == 0 and len(list((tmp_path / "frames").glob("*.png"))) == 5
+    code, output = invoke("sample", run, "--n", "20", "--grid", "3x3", "--out", tmp_path / "x.png")
+    assert code != 0 and "holds 9 images" in output
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["train", "missing.yaml"], "recipe file not found"),
+    (["train", "{recipe}", "--set", "train.batch_size=0"], "train.batch_size"),
+    (["train", "{recipe}", "--set", "data.source=mnist", "--set", "data.path={tmp}/none.npz"], "mnist"),
+    (["train", "{recipe}", "--set", "train.batch_size=4096"], "fewer than train.batch_size"),
+    (["train", "{tmp}", "--resume"], "not a run directory"),
+    (["sample", "{tmp}/nowhere", "--out", "{tmp}/s.png"], "not a run directory or a .keras"),
+    (["sample", "{tmp}", "--out", "{tmp}/s.png"], "not a run directory"),
+])
+def test_user_errors_are_one_line_without_traceback(tiny_recipe: Path, tmp_path: Path, args: list[str],
+                                                    fragment: str) -> None:
+    argv = [a.format(recipe=tiny_recipe, tmp=tmp_path) for a in args]
+    result = CliRunner().invoke(cli, argv)
+    assert result.exit_code != 0
+    assert fragment in result.output, result.output
+    assert "Traceback" not in result.output
+    assert len([line for line in result.output.splitlines() if line.startswith("Error")]) == 1
+
+
+def test_dry_run_prints_resolved_recipe_and_sizes_and_writes_nothing(tiny_recipe: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    output = train_ok(tiny_recipe, "--out", run, "--dry-run", "--set", "train.batch_size=16")
+    assert "batch_size: 16" in output and "latent_dim: 8" in output
+    assert "# generator: 1," in output or "# generator:" in output
+    assert "parameters" in output and "16 steps per epoch" in output
+    assert not run.exists()

@@ -1,0 +1,111 @@
+"""The tutorial's combined-model wiring under Keras 3: which update changes which weights."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gan_cli.families import FAMILIES
+from gan_cli.families.gan import GanModels
+from gan_cli.recipe import FamilyName, parse_recipe
+
+SHAPE = (8, 8, 1)
+
+
+def build(extra: dict | None = None) -> GanModels:
+    keras.utils.set_random_seed(0)
+    data = {"generator": {"latent_dim": 4, "widths": [16]}, "discriminator": {"widths": [16]}}
+    for section, values in (extra or {}).items():
+        data[section] = {**data.get(section, {}), **values}
+    return FAMILIES["gan"](parse_recipe(data), SHAPE)
+
+
+def snapshot(model: keras.Model) -> list[np.ndarray]:
+    return [np.array(v) for v in model.weights]
+
+
+def changed(before: list[np.ndarray], model: keras.Model) -> bool:
+    return any(not np.array_equal(a, np.array(b)) for a, b in zip(before, model.weights))
+
+
+def batch(models: GanModels, size: int = 8) -> tuple[tf.Tensor, tf.Tensor]:
+    rng = np.random.default_rng(1)
+    real = tf.constant(rng.uniform(-1, 1, (size, *SHAPE)).astype("float32"))
+    return real, tf.constant(rng.standard_normal((size, models.latent_dim)).astype("float32"))
+
+
+def test_family_registry_matches_the_schema() -> None:
+    assert set(FAMILIES) == set(FamilyName.__args__)  # type: ignore[attr-defined]
+
+
+def test_discriminator_update_changes_d_and_not_g() -> None:
+    models = build()
+    real, noise = batch(models)
+    models.train_step(real, noise, noise)  # trace both train functions, as training does
+    g_before, d_before = snapshot(models.generator), snapshot(models.discriminator)
+    models.update_discriminator(real, noise)
+    assert changed(d_before, models.discriminator)
+    assert not changed(g_before, models.generator)
+
+
+def test_generator_update_changes_g_and_not_d() -> None:
+    models = build()
+    real, noise = batch(models)
+    models.train_step(real, noise, noise)
+    g_before, d_before = snapshot(models.generator), snapshot(models.discriminator)
+    models.update_generator(noise)
+    assert changed(g_before, models.generator)
+    assert not changed(d_before, models.discriminator)
+
+
+def test_each_optimizer_holds_only_its_own_model_s_variables() -> None:
+    models = build()
+    real, noise = batch(models)
+    models.train_step(real, noise, noise)
+    g_ids = {id(v) for v in models.generator.trainable_weights}
+    models.discriminator.trainable = True
+    d_ids = {id(v) for v in models.discriminator.trainable_weights}
+    # Adam keeps two slots per variable, plus its iteration counter and learning rate
+    assert len(models.g_optimizer.variables) == 2 * len(g_ids) + 2
+    assert len(models.d_optimizer.variables) == 2 * len(d_ids) + 2
+    assert int(models.g_optimizer.iterations.numpy()) == 1
+    assert int(models.d_optimizer.iterations.numpy()) == 1
+
+
+def test_frozen_discriminator_runs_batch_norm_in_inference_mode() -> None:
+    models = build({"discriminator": {"batch_norm": True, "dropout": 0.0}})
+    real, noise = batch(models)
+    models.train_step(real, noise, noise)
+    norm = next(layer for layer in models.discriminator.layers
+                if isinstance(layer, keras.layers.BatchNormalization))
+    stats = [np.array(norm.moving_mean), np.array(norm.moving_variance)]
+    models.update_generator(noise)
+    assert np.array_equal(stats[0], np.array(norm.moving_mean))
+    assert np.array_equal(stats[1], np.array(norm.moving_variance))
+    # the combined model's output is D in inference mode on G's output
+    fakes = models.generator(noise, training=False)
+    np.testing.assert_allclose(models.combined(noise, training=True),
+                               models.discriminator(fakes, training=False), rtol=1e-5, atol=1e-6)
+    # while D's own update trains its batch norm
+    models.update_discriminator(real, noise)
+    assert not np.array_equal(stats[0], np.array(norm.moving_mean))
+
+
+def test_step_reports_losses_and_scores_in_range() -> None:
+    models = build()
+    real, noise = batch(models)
+    values = models.train_step(real, noise, noise)
+    assert set(values) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert all(np.isfinite(v) for v in values.values())
+    assert 0.0 <= values["d_real"] <= 1.0 and 0.0 <= values["d_fake"] <= 1.0
+
+
+@pytest.mark.parametrize("loss, activation", [("bce", "linear"), ("least_squares", "sigmoid")])
+def test_other_losses_train(loss: str, activation: str) -> None:
+    models = build({"loss": {"name": loss}, "discriminator": {"output_activation": activation}})
+    real, noise = batch(models)
+    values = models.train_step(real, noise, noise)
+    assert all(np.isfinite(v) for v in values.values())
+    assert 0.0 <= values["d_real"] <= 1.0

@@ -1,0 +1,186 @@
+"""Recipe loading: defaults, extends, --set overrides, and every kind of validation error."""
+
+from __future__ import annotations
+
+import typing
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gan_cli.errors import RecipeError
+from gan_cli.recipe import (
+    DataSource,
+    DenseLayer,
+    Recipe,
+    changed_keys,
+    dump_recipe,
+    load_recipe,
+    parse_recipe,
+    schema_fields,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def error_of(path: Path, overrides: list[str] | None = None) -> str:
+    with pytest.raises(RecipeError) as info:
+        load_recipe(path, overrides or [])
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_defaults_are_the_tutorial(tmp_path: Path) -> None:
+    recipe = load_recipe(write(tmp_path / "empty.yaml", ""))
+    assert recipe.generator.latent_dim == 100
+    assert recipe.generator.widths == (256, 512, 1024)
+    assert recipe.generator.output_activation == "tanh"
+    assert recipe.discriminator.widths == (1024, 512, 256)
+    assert recipe.discriminator.dropout == 0.3
+    assert recipe.discriminator.output_activation == "sigmoid"
+    assert recipe.loss.name == "bce" and recipe.loss.label_smoothing == pytest.approx(0.1)
+    assert recipe.optimizers.generator.learning_rate == pytest.approx(2e-4)
+    assert recipe.optimizers.discriminator.beta_1 == pytest.approx(0.5)
+    assert recipe.train.batch_size == 128 and recipe.train.epochs == 400
+    assert recipe.name == "empty"
+
+
+def test_mnist_recipe_is_the_tutorial_exactly() -> None:
+    recipe = load_recipe(REPO / "recipes" / "mnist_gan.yaml")
+    assert recipe.data.source == "mnist"
+    g, d = recipe.generator, recipe.discriminator
+    assert (g.architecture, g.latent_dim, g.widths, g.activation, g.negative_slope) == \
+        ("mlp", 100, (256, 512, 1024), "leaky_relu", 0.2)
+    assert (g.kernel_stddev, g.kernel_stddev_layers, g.output_activation) == (0.02, "first", "tanh")
+    assert (d.architecture, d.widths, d.dropout, d.output_activation) == ("mlp", (1024, 512, 256), 0.3, "sigmoid")
+    assert (d.kernel_stddev, d.kernel_stddev_layers, d.batch_norm) == (0.02, "first", False)
+    assert 1 - recipe.loss.label_smoothing == pytest.approx(0.9)
+    for opt in (recipe.optimizers.generator, recipe.optimizers.discriminator):
+        assert (opt.name, opt.learning_rate, opt.beta_1) == ("adam", 2e-4, 0.5)
+    assert (recipe.train.batch_size, recipe.train.epochs, recipe.train.batch_selection) == (128, 400, "random")
+    assert (recipe.sampling.grid, recipe.sampling.every_epochs, recipe.sampling.invert) == ((10, 10), 20, True)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "recipes").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_recipe_loads_and_round_trips(path: Path) -> None:
+    recipe = load_recipe(path)
+    assert path.read_text().startswith("#"), "each recipe opens with a comment saying how to run it"
+    assert parse_recipe(yaml.safe_load(dump_recipe(recipe))) == recipe
+
+
+def test_extends_merges_sections_and_records_the_base(tmp_path: Path) -> None:
+    write(tmp_path / "base.yaml", "train: {epochs: 7, batch_size: 32}\ndata: {source: digits}\n")
+    child = write(tmp_path / "child.yaml", "extends: base.yaml\ntrain: {epochs: 3}\n")
+    recipe = load_recipe(child)
+    assert (recipe.train.epochs, recipe.train.batch_size, recipe.data.source) == (3, 32, "digits")
+    write(tmp_path / "bad_base.yaml", "train: {batch_size: 0}\n")
+    message = error_of(write(tmp_path / "c2.yaml", "extends: bad_base.yaml\n"))
+    assert "bad_base.yaml" in message and "train.batch_size" in message
+
+
+def test_extends_cycle_and_missing_base(tmp_path: Path) -> None:
+    write(tmp_path / "a.yaml", "extends: b.yaml\n")
+    write(tmp_path / "b.yaml", "extends: a.yaml\n")
+    assert "cycle" in error_of(tmp_path / "a.yaml")
+    assert "not found" in error_of(write(tmp_path / "c.yaml", "extends: nope.yaml\n"))
+
+
+def test_set_overrides_parse_yaml_values(tmp_path: Path) -> None:
+    path = write(tmp_path / "r.yaml", "data: {source: digits}\n")
+    recipe = load_recipe(path, ["train.batch_size=64", "generator.widths=[32, 64]", "seed=5",
+                                "optimizers.generator.learning_rate=1e-3", "data.image_size=16x16"])
+    assert recipe.train.batch_size == 64
+    assert recipe.generator.widths == (32, 64)
+    assert recipe.seed == 5
+    assert recipe.optimizers.generator.learning_rate == pytest.approx(1e-3)
+    assert recipe.data.image_size == (16, 16)
+
+
+@pytest.mark.parametrize("override, expected", [
+    ("train.batch_size=0", ["--set train.batch_size=0", "train.batch_size", "out of range", ">= 1"]),
+    ("data.source=digts", ["data.source", "'digts'", "did you mean 'digits'", "valid choices", "mnist"]),
+    ("train.epoch=3", ["train.epoch", "unknown key", "did you mean 'epochs'", "valid keys"]),
+    ("generator.architecture=mpl", ["generator.architecture", "did you mean 'mlp'", "dcgan"]),
+    ("loss.name=hinge_loss", ["loss.name", "valid choices: bce, least_squares"]),
+    ("optimizers.generator.name=adamw", ["optimizers.generator.name", "did you mean 'adam'"]),
+    ("train.batch_size=big", ["train.batch_size", "expected an integer", "'big'"]),
+    ("train.epochs=2.5", ["train.epochs", "expected an integer"]),
+    ("sampling.invert=maybe", ["sampling.invert", "expected true or false"]),
+    ("loss.label_smoothing=0.7", ["loss.label_smoothing", "[0.0, 0.5]"]),
+    ("discriminator.dropout=1", ["discriminator.dropout", "[0.0, 1.0)"]),
+    ("data.channels=2", ["data.channels", "valid choices: 1, 3"]),
+    ("sampling.grid=3", ["sampling.grid", "expected a list of 2"]),
+    ("train=3", ["train", "expected a mapping"]),
+    ("optimizers.generator={name: sgd, beta_1: 0.5}", ["beta_1", "does not apply to sgd"]),
+    ("generator.layers=[{type: dens, units: 3}]", ["generator.layers[0].type", "did you mean 'dense'"]),
+    ("generator.layers=[{type: dense}]", ["generator.layers[0].units", "missing"]),
+    ("nonsense", ["expected KEY=VALUE"]),
+])
+def test_bad_values_fail_with_one_clear_line(tmp_path: Path, override: str, expected: list[str]) -> None:
+    path = write(tmp_path / "r.yaml", "data: {source: digits}\n")
+    message = error_of(path, [override])
+    for fragment in expected:
+        assert fragment in message, (fragment, message)
+
+
+def test_errors_name_the_file_for_keys_it_set(tmp_path: Path) -> None:
+    path = write(tmp_path / "r.yaml", "train:\n  batch_size: -1\n")
+    message = error_of(path)
+    assert message.startswith(str(path)) and "train.batch_size" in message and "-1" in message
+
+
+def test_invalid_yaml_and_wrong_top_level(tmp_path: Path) -> None:
+    assert "not valid YAML at line 2" in error_of(write(tmp_path / "a.yaml", "train:\n  epochs: : 3\n"))
+    assert "must be a YAML mapping" in error_of(write(tmp_path / "b.yaml", "- 1\n- 2\n"))
+    assert "not found" in error_of(tmp_path / "missing.yaml")
+
+
+def test_yaml_tags_are_not_executed(tmp_path: Path) -> None:
+    path = write(tmp_path / "evil.yaml", "name: !!python/object/apply:os.system ['echo hi']\n")
+    assert "not valid YAML" in error_of(path)
+
+
+def test_layer_lists_validate_each_layer(tmp_path: Path) -> None:
+    path = write(tmp_path / "r.yaml", """
+generator:
+  architecture: layers
+  layers:
+    - {type: dense, units: 64, kernel_stddev: 0.02}
+    - {type: activation, name: leaky_relu}
+    - {type: dense, units: 784, activation: tanh}
+""")
+    recipe = load_recipe(path)
+    assert recipe.generator.layers is not None
+    assert recipe.generator.layers[0] == DenseLayer(units=64, kernel_stddev=0.02)
+
+
+def test_optimizer_params_of_another_optimizer_are_dropped_when_defaulted(tmp_path: Path) -> None:
+    recipe = load_recipe(write(tmp_path / "r.yaml", "optimizers: {generator: {name: rmsprop, rho: 0.8}}\n"))
+    assert recipe.optimizers.generator.beta_1 is None
+    assert recipe.optimizers.generator.rho == pytest.approx(0.8)
+
+
+def test_changed_keys_lists_dotted_paths() -> None:
+    a = parse_recipe({})
+    b = parse_recipe({"train": {"epochs": 9}, "generator": {"widths": [4]}})
+    assert changed_keys(a, b) == ["generator.widths", "train.epochs"]
+
+
+def test_schema_documents_every_field() -> None:
+    rows = schema_fields()
+    keys = {row[0] for row in rows}
+    assert {"data.source", "data.path", "train.epochs", "train.steps", "train.batch_size", "seed"} <= keys
+    assert all(row[3] for row in rows), "every field has a description"
+    assert next(r for r in rows if r[0] == "data.source")[1] == " | ".join(typing.get_args(DataSource))
+
+
+def test_recipe_is_frozen() -> None:
+    recipe = Recipe()
+    with pytest.raises(AttributeError):
+        recipe.seed = 3  # type: ignore[misc]
