@@ -71,8 +71,8 @@ def describe(recipe: Recipe) -> list[str]:
         f"generator: {models.generator.count_params():,} parameters, z ({models.latent_dim},) -> "
         f"image {data.image_shape}",
         f"discriminator: {models.discriminator.count_params():,} parameters",
-        f"combined: {models.combined.count_params():,} parameters "
-        f"({sum(int(np.prod(v.shape)) for v in models.combined.trainable_weights):,} trainable: G's)",
+        f"combined D(G(z)): its update trains G's "
+        f"{sum(int(np.prod(v.shape)) for v in models.generator.trainable_weights):,} parameters, D frozen",
         f"schedule: {per_epoch} steps per epoch, {total} steps in all",
     ]
 

@@ -1,0 +1,63 @@
+"""Docs in step with the code: every recipe key, layer type, command and option is documented."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from gan_cli.cli import cli
+from gan_cli.recipe import LAYER_TYPES, schema_fields
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_recipe_reference_lists_every_key_and_no_stale_ones() -> None:
+    text = (DOCS / "recipes.md").read_text()
+    keys = {row[0] for row in schema_fields()}
+    for key in keys:
+        assert f"| `{key}` |" in text, f"docs/recipes.md lacks {key}"
+    documented = {line.split("`")[1] for line in text.splitlines() if line.startswith("| `")}
+    assert documented - keys - set(LAYER_TYPES) == set(), "docs/recipes.md documents keys that do not exist"
+    for name in LAYER_TYPES:
+        assert f"| `{name}` |" in text
+
+
+def test_recipe_reference_defaults_match_the_schema() -> None:
+    text = (DOCS / "recipes.md").read_text()
+    rows = {line.split("|")[1].strip().strip("`"): line.split("|")[3].strip().strip("`")
+            for line in text.splitlines() if line.startswith("| `") and "." in line.split("|")[1]}
+    for key, _, default, _ in schema_fields():
+        if key in rows and isinstance(default, (int, float)) and not isinstance(default, bool):
+            assert float(rows[key]) == pytest.approx(default), key
+
+
+def commands() -> list[tuple[str, click.Command]]:
+    assert isinstance(cli, click.Group)
+    return [(name, command) for name, command in cli.commands.items()]
+
+
+def test_usage_covers_every_command_and_option() -> None:
+    text = (DOCS / "usage.md").read_text()
+    for name, command in commands():
+        assert f"## `gan {name}`" in text, name
+        for param in command.params:
+            if isinstance(param, click.Option):
+                for flag in param.opts + param.secondary_opts:
+                    if flag.startswith("--"):
+                        assert f"`{flag}" in text or f"{flag}/" in text or f"/{flag}" in text, (name, flag)
+        assert command.help and "Examples" in command.help, f"gan {name} --help shows examples"
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    text = README.read_text()
+    assert text.index("make demo") < text.index("## Usage") and "make test" in text
+
+
+def test_python_dash_m_works() -> None:
+    result = subprocess.run([sys.executable, "-m", "gan_cli", "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "train" in result.stdout and "sample" in result.stdout
