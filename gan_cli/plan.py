@@ -5,6 +5,7 @@ No TensorFlow here, so ``--dry-run`` and every recipe or run-directory error sta
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,8 +42,8 @@ def plan_training(target: str | Path, *, out: str | Path | None = None, override
         if target.is_dir():
             raise RecipeError(f"{target}: is a directory; give a recipe .yaml, or add --resume to "
                               "continue that run")
-        recipe = load_recipe(target, all_overrides)
-        root = Path(out) if out is not None else default_run_root(recipe.name)
+        recipe = _absolute_data_path(load_recipe(target, all_overrides))
+        root = Path(out) if out is not None else default_run_root(recipe.name or "run")
         return TrainingPlan(recipe, new_run(root), resume=False)
 
     run = open_run(out if out is not None else target)
@@ -53,6 +54,15 @@ def plan_training(target: str | Path, *, out: str | Path | None = None, override
         recipe = wanted
     _check_resumable(run, load_recipe(run.recipe), recipe, "--set changes the run")
     return TrainingPlan(recipe, run, resume=True)
+
+
+def _absolute_data_path(recipe: Recipe) -> Recipe:
+    """``data.path`` made absolute (relative paths are read from the current directory), so the run's
+    own recipe.yaml finds the data again from anywhere."""
+    if recipe.data.path is None:
+        return recipe
+    path = str(Path(recipe.data.path).expanduser().resolve())
+    return dataclasses.replace(recipe, data=dataclasses.replace(recipe.data, path=path))
 
 
 def _check_resumable(run: RunDir, old: Recipe, new: Recipe, why: str) -> None:

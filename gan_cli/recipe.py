@@ -263,7 +263,9 @@ class CheckpointSpec:
 class Recipe:
     """A complete, validated training recipe."""
 
-    name: str = _doc("", "run name (default: the recipe file's stem)")
+    name: str = field(default="", metadata={
+        "doc": "run name, letters, digits, '.', '_', '-' (default: the recipe file's stem)",
+        "pattern": r"([A-Za-z0-9_][A-Za-z0-9_.-]*)?"})
     seed: int = _range(0, 0, doc="seed for weights, data order, noise and dropout")
     family: FamilyName = _doc("gan", "GAN family: how G and D are wired and trained")
     data: DataSpec = _doc(DataSpec(), "training data")
@@ -302,7 +304,8 @@ def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
     raw = _load_with_extends(path, origins, chain=())
     for text in overrides:
         _apply_override(raw, text, origins)
-    raw.setdefault("name", path.stem if path.name != "recipe.yaml" else path.parent.name)
+    stem = path.stem if path.name != "recipe.yaml" else path.resolve().parent.name
+    raw.setdefault("name", re.sub(r"[^A-Za-z0-9_.-]", "_", stem).lstrip(".-"))
     return _convert_section(Recipe, raw, "", _Context(str(path), origins))
 
 
@@ -585,6 +588,9 @@ def _convert_scalar(value: Any, tp: Any, key: str, meta: Mapping[str, Any], ctx:
     elif tp is str:
         if not isinstance(value, str):
             raise ctx.fail(key, f"expected a string, got {_describe(value)}")
+        pattern = meta.get("pattern")
+        if pattern and not re.fullmatch(pattern, value):
+            raise ctx.fail(key, f"{_describe(value)} is not allowed; use {meta.get('doc', pattern)}")
         return value
     low, high = meta.get("low"), meta.get("high")
     if low is not None and value < low:

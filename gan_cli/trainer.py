@@ -196,8 +196,9 @@ class _Loop:
                     sums[key] += values[key]
                 bar.update(1)
                 if index % 10 == 0 or index == last - 1:
-                    bar.set_postfix(d_loss=f"{values['d_loss']:.3f}", g_loss=f"{values['g_loss']:.3f}",
-                                    Dx=f"{values['d_real']:.2f}", DGz=f"{values['d_fake']:.2f}")
+                    done = index - first + 1
+                    bar.set_postfix_str(f"d_loss {sums['d_loss'] / done:.3f}  g_loss {sums['g_loss'] / done:.3f}  "
+                                        f"D(x) {sums['d_real'] / done:.2f}  D(G(z)) {sums['d_fake'] / done:.2f}")
         finally:
             bar.close()
         count = last - first

@@ -142,3 +142,42 @@ def test_dry_run_prints_resolved_recipe_and_sizes_and_writes_nothing(tiny_recipe
     assert "# generator: 1," in output or "# generator:" in output
     assert "parameters" in output and "16 steps per epoch" in output
     assert not run.exists()
+
+
+def test_relative_data_path_is_stored_absolute_so_resume_works_anywhere(
+        tiny_recipe: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    rng = np.random.default_rng(0)
+    np.savez(data_dir / "blobs.npz", x_train=rng.integers(0, 256, (64, 8, 8, 1), dtype=np.uint8))
+    monkeypatch.chdir(data_dir)
+    run = tmp_path / "run"
+    train_ok(tiny_recipe, "--out", run, "--set", "data={source: npz, path: blobs.npz, limit: null}",
+             "--set", "train.epochs=1")
+    assert f"path: {data_dir / 'blobs.npz'}" in (run / "recipe.yaml").read_text()
+    monkeypatch.chdir(tmp_path)
+    train_ok(run, "--resume", "--set", "train.epochs=2")
+    assert json.loads((run / "summary.json").read_text())["epochs"] == 2
+
+
+def test_ctrl_c_exits_130_and_keeps_the_last_checkpoint(tiny_recipe: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from gan_cli.families.gan import GanModels
+
+    original = GanModels.train_step
+    calls = {"n": 0}
+
+    def interrupted_step(self: GanModels, *args: object) -> dict[str, float]:
+        calls["n"] += 1
+        if calls["n"] == 12:  # in epoch 2, after epoch 1's checkpoint
+            raise KeyboardInterrupt
+        return original(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(GanModels, "train_step", interrupted_step)
+    run = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["train", str(tiny_recipe), "--out", str(run)])
+    assert result.exit_code == 130
+    assert "interrupted" in result.output and "--resume" in result.output and "ckpt-8" in result.output
+    monkeypatch.setattr(GanModels, "train_step", original)
+    output = train_ok(run, "--resume")
+    assert "at step 8" in output

@@ -16,6 +16,38 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
+def _plain(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_plain(v) for v in value) + "]"
+    return '""' if value == "" else str(value)
+
+
+def render_reference() -> str:
+    """The generated part of docs/recipes.md: every key, then every layer type."""
+    lines = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    for key, type_text, default, doc in schema_fields():
+        lines.append(f"| `{key}` | {type_text.replace('|', '&#124;')} | `{_plain(default)}` | {doc} |")
+    lines += ["", "### Layer types (`architecture: layers`)", "",
+              "| type | what it is | parameters (default) |", "|---|---|---|"]
+    for name, cls in LAYER_TYPES.items():
+        params = ", ".join(f"`{k}` ({_plain(d)})" for k, _, d, _ in schema_fields(cls)) or "none"
+        lines.append(f"| `{name}` | {(cls.__doc__ or '').split('``:', 1)[1].strip()} | {params} |")
+    return "\n".join(lines) + "\n"
+
+
+MARKER = "## Every key\n\n"
+
+
+def test_recipe_reference_is_generated_from_the_schema() -> None:
+    text = (DOCS / "recipes.md").read_text()
+    assert text.split(MARKER, 1)[1] == render_reference(), (
+        "docs/recipes.md is out of date; regenerate it with: python tests/test_docs.py")
+
+
 def test_recipe_reference_lists_every_key_and_no_stale_ones() -> None:
     text = (DOCS / "recipes.md").read_text()
     keys = {row[0] for row in schema_fields()}
@@ -61,3 +93,10 @@ def test_readme_opens_with_the_two_commands() -> None:
 def test_python_dash_m_works() -> None:
     result = subprocess.run([sys.executable, "-m", "gan_cli", "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "train" in result.stdout and "sample" in result.stdout
+
+
+if __name__ == "__main__":
+    path = DOCS / "recipes.md"
+    head = path.read_text().split(MARKER, 1)[0]
+    path.write_text(head + MARKER + render_reference())
+    print(f"wrote {path}")

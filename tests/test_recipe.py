@@ -184,3 +184,9 @@ def test_recipe_is_frozen() -> None:
     recipe = Recipe()
     with pytest.raises(AttributeError):
         recipe.seed = 3  # type: ignore[misc]
+
+
+def test_names_are_safe_for_paths(tmp_path: Path) -> None:
+    assert load_recipe(write(tmp_path / "my recipe.yaml", "")).name == "my_recipe"
+    message = error_of(write(tmp_path / "r.yaml", "name: ../../etc\n"))
+    assert "name" in message and "not allowed" in message
