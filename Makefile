@@ -17,8 +17,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	@if [ -e "$(DEMO_OUT)/recipe.yaml" ]; then \
-		echo "$(DEMO_OUT) already holds a run; sampling it again (rm -r $(DEMO_OUT) to retrain)"; \
+	@if grep -qs '"finished": true' "$(DEMO_OUT)/summary.json"; then \
+		echo "$(DEMO_OUT) holds a finished run; sampling it again (rm -r $(DEMO_OUT) to retrain)"; \
+	elif [ -e "$(DEMO_OUT)/recipe.yaml" ]; then \
+		$(BIN)/gan train $(DEMO_OUT) --resume; \
 	else \
 		$(BIN)/gan train recipes/digits_gan.yaml --out $(DEMO_OUT); \
 	fi

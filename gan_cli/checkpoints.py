@@ -9,8 +9,6 @@ The user-facing ``generator.keras`` is exported beside it, also through a tempor
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan_cli.errors import RunDirError
+from gan_cli.files import atomic_path
 
 
 class CheckpointStore:
@@ -69,12 +68,5 @@ class CheckpointStore:
 
 def export_model(model: keras.Model, path: Path) -> None:
     """Save a model as ``.keras`` through a temporary file, so ``path`` is never half-written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=".keras") as tmp:
         model.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

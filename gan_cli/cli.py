@@ -95,7 +95,7 @@ def cli(debug: bool) -> None:
               help="Run directory (default: runs/NAME, or runs/NAME-2, ... if taken).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a recipe field by dotted key; VALUE is YAML. Repeatable.")
-@click.option("--seed", type=int, help="Shorthand for --set seed=N.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Shorthand for --set seed=N.")
 @click.option("--resume", is_flag=True,
               help="Continue the run in TARGET (a run directory) or --out from its latest checkpoint.")
 @click.option("--dry-run", is_flag=True, help="Print the resolved recipe and the models' sizes, then exit.")
@@ -136,7 +136,8 @@ def train(target: Path, out: Path | None, overrides: tuple[str, ...], seed: int 
 @click.argument("target", type=click.Path(path_type=Path))
 @click.option("--n", "count", type=click.IntRange(min=1), help="Number of images (default 64, or the grid's size).")
 @click.option("--grid", callback=_parse_grid, help="Grid layout ROWSxCOLS for a .png, e.g. 8x8.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent batch.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Seed of the latent batch.")
 @click.option("--out", type=click.Path(), default="samples.png", show_default=True,
               help="FILE.png (grid), FILE.npz (key x: uint8 N,H,W,C) or DIR/ (one PNG per image).")
 @_handle_errors

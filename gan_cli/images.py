@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from gan_cli.files import atomic_path
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -75,13 +75,6 @@ def save_png(path: str | Path, image: np.ndarray) -> Path:
     """
     path = Path(path)
     array = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            Image.fromarray(array).save(handle, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path, suffix=".png") as tmp:
+        Image.fromarray(array).save(tmp, format="PNG")
     return path

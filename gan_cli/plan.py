@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gan_cli.errors import RecipeError
+from gan_cli.errors import RecipeError, RunDirError
 from gan_cli.recipe import RESUMABLE_KEYS, Recipe, changed_keys, load_recipe
 from gan_cli.run_dir import RunDir, default_run_root, new_run, open_run
 
@@ -46,10 +46,15 @@ def plan_training(target: str | Path, *, out: str | Path | None = None, override
         root = Path(out) if out is not None else default_run_root(recipe.name or "run")
         return TrainingPlan(recipe, new_run(root), resume=False)
 
+    if not target.is_dir() and out is None:
+        raise RunDirError(f"{target}: --resume continues a run directory: gan train RUN_DIR --resume "
+                          "(or gan train RECIPE --out RUN_DIR --resume)")
+    if target.is_dir() and out is not None and Path(out).resolve() != target.resolve():
+        raise RunDirError(f"{target} and --out {out} name two different run directories; give one")
     run = open_run(out if out is not None else target)
     recipe = load_recipe(run.recipe, all_overrides)
     if not target.is_dir():
-        wanted = load_recipe(target, all_overrides)
+        wanted = _absolute_data_path(load_recipe(target, all_overrides))
         _check_resumable(run, recipe, wanted, f"{target} differs from the run's recipe")
         recipe = wanted
     _check_resumable(run, load_recipe(run.recipe), recipe, "--set changes the run")

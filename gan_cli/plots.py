@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from gan_cli.run_dir import write_atomic  # noqa: E402
+from gan_cli.files import write_atomic  # noqa: E402
 
 
 def plot_loss_curves(rows: Sequence[dict[str, float]], path: Path, title: str = "") -> None:

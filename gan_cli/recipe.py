@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import difflib
+import math
 import re
 import types
 import typing
@@ -266,7 +267,7 @@ class Recipe:
     name: str = field(default="", metadata={
         "doc": "run name, letters, digits, '.', '_', '-' (default: the recipe file's stem)",
         "pattern": r"([A-Za-z0-9_][A-Za-z0-9_.-]*)?"})
-    seed: int = _range(0, 0, doc="seed for weights, data order, noise and dropout")
+    seed: int = _range(0, 0, 2**32 - 1, doc="seed for weights, data order, noise and dropout")
     family: FamilyName = _doc("gan", "GAN family: how G and D are wired and trained")
     data: DataSpec = _doc(DataSpec(), "training data")
     generator: GeneratorSpec = _doc(GeneratorSpec(), "generator network")
@@ -300,7 +301,7 @@ def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
         RecipeError: one line naming the file (or the ``--set``), key path, bad value and choices.
     """
     path = Path(path)
-    origins: dict[str, str] = {}
+    origins = _Origins()
     raw = _load_with_extends(path, origins, chain=())
     for text in overrides:
         _apply_override(raw, text, origins)
@@ -311,7 +312,7 @@ def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
 
 def parse_recipe(data: Mapping[str, Any], source: str = "<recipe>") -> Recipe:
     """Validate an already-parsed recipe mapping (no ``extends:``). Raises RecipeError."""
-    return _convert_section(Recipe, dict(data), "", _Context(source, {}))
+    return _convert_section(Recipe, dict(data), "", _Context(source, _Origins()))
 
 
 def recipe_to_dict(recipe: Any) -> dict[str, Any]:
@@ -357,10 +358,14 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise RecipeError(f"{path}: recipe file not found") from None
+    except IsADirectoryError:
+        raise RecipeError(f"{path}: is a directory, not a recipe file") from None
     except OSError as exc:
         raise RecipeError(f"{path}: cannot read the recipe ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise RecipeError(f"{path}: not a text file (recipes are UTF-8 YAML)") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StrictLoader)  # a yaml.SafeLoader that also refuses duplicate keys
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -374,7 +379,37 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _load_with_extends(path: Path, origins: dict[str, str], chain: tuple[Path, ...]) -> dict[str, Any]:
+class _Origins:
+    """Which file or ``--set`` last wrote each dotted key, and the order those sources were applied."""
+
+    def __init__(self) -> None:
+        self.where: dict[str, str] = {}
+        self.rank: dict[str, int] = {}
+
+    def record(self, key: str, source: str) -> None:
+        self.rank.setdefault(source, len(self.rank))
+        self.where[key] = source
+
+    def rank_of(self, key: str) -> int:
+        """Application order of the source that set ``key``; -1 for a schema default."""
+        return self.rank[self.where[key]] if key in self.where else -1
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.safe_load`` semantics, but a key given twice in one mapping is an error."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _load_with_extends(path: Path, origins: _Origins, chain: tuple[Path, ...]) -> dict[str, Any]:
     resolved = path.resolve()
     if resolved in chain:
         cycle = " -> ".join(str(p) for p in (*chain, resolved))
@@ -394,7 +429,7 @@ def _load_with_extends(path: Path, origins: dict[str, str], chain: tuple[Path, .
     return merged
 
 
-def _deep_merge(into: dict[str, Any], update: Mapping[str, Any], origins: dict[str, str],
+def _deep_merge(into: dict[str, Any], update: Mapping[str, Any], origins: _Origins,
                 origin: str, prefix: str) -> None:
     for key, value in update.items():
         dotted = f"{prefix}{key}"
@@ -402,7 +437,7 @@ def _deep_merge(into: dict[str, Any], update: Mapping[str, Any], origins: dict[s
             _deep_merge(into[key], value, origins, origin, f"{dotted}.")
         else:
             into[key] = _copy_plain(value)
-            origins[dotted] = origin
+            origins.record(dotted, origin)
 
 
 def _copy_plain(value: Any) -> Any:
@@ -413,7 +448,7 @@ def _copy_plain(value: Any) -> Any:
     return value
 
 
-def _apply_override(raw: dict[str, Any], text: str, origins: dict[str, str]) -> None:
+def _apply_override(raw: dict[str, Any], text: str, origins: _Origins) -> None:
     key, sep, value_text = text.partition("=")
     key = key.strip()
     origin = f"--set {text}"
@@ -438,7 +473,7 @@ def _apply_override(raw: dict[str, Any], text: str, origins: dict[str, str]) -> 
         _deep_merge(node[parts[-1]], value, origins, origin, f"{key}.")
     else:
         node[parts[-1]] = value
-        origins[key] = origin
+        origins.record(key, origin)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -448,14 +483,14 @@ def _apply_override(raw: dict[str, Any], text: str, origins: dict[str, str]) -> 
 @dataclass(frozen=True)
 class _Context:
     file: str
-    origins: Mapping[str, str]
+    origins: _Origins
 
     def fail(self, key: str, problem: str) -> RecipeError:
         origin = self.file
         probe = key
         while probe:
-            if probe in self.origins:
-                origin = self.origins[probe]
+            if probe in self.origins.where:
+                origin = self.origins.where[probe]
                 if origin.startswith("--set"):
                     origin = f"{self.file} ({origin})"
                 break
@@ -492,18 +527,26 @@ def _convert_section(cls: type, raw: Any, path: str, ctx: _Context) -> Any:
             raise ctx.fail(key, f"missing; {fld.metadata.get('doc', 'required')}")
     if cls is OptimizerSpec:
         _check_optimizer_params(values, raw, path, ctx)
+    if issubclass(cls, NetSpec) and values.get("layers") and values.get("architecture", "mlp") != "layers":
+        raise ctx.fail(f"{path}layers", "is only used with architecture: layers; set "
+                                        f"{path}architecture: layers, or remove {path}layers")
+    if issubclass(cls, NetSpec) and values.get("architecture") == "layers" and not values.get("layers"):
+        raise ctx.fail(f"{path}layers", "architecture 'layers' needs a list of layers, "
+                                        "e.g. [{type: dense, units: 256}, {type: activation, name: relu}]")
     return cls(**values)
 
 
 def _check_optimizer_params(values: dict[str, Any], raw: Mapping[str, Any], path: str,
                             ctx: _Context) -> None:
-    """Parameters of another optimizer are an error when given, and dropped (null) when defaulted."""
+    """Parameters of another optimizer are an error when set together with or after the optimizer's
+    name, and dropped (null) when they are defaults or were inherited from before the name changed."""
     name = values.get("name", OptimizerSpec.name)
     allowed = OPTIMIZER_PARAMS[name]
+    name_rank = ctx.origins.rank_of(f"{path}name")
     for param in ("beta_1", "beta_2", "momentum", "rho"):
         if param in allowed:
             continue
-        if raw.get(param) is not None:
+        if raw.get(param) is not None and ctx.origins.rank_of(f"{path}{param}") >= name_rank:
             takes = ", ".join(sorted(allowed | {"learning_rate"}))
             raise ctx.fail(f"{path}{param}", f"does not apply to {name} (it takes {takes}); "
                                              "remove it or set it to null")
@@ -542,7 +585,7 @@ def _convert_tuple(value: Any, args: tuple[Any, ...], key: str, meta: Mapping[st
     if isinstance(value, int) and not isinstance(value, bool) and args[-1] is Ellipsis:
         value = [value]
     if not isinstance(value, list):
-        expected = f"a list of {len(args)}" if args[-1] is not Ellipsis else "a list"
+        expected = f"a list of {len(args)} like [10, 10] or 10x10" if args[-1] is not Ellipsis else "a list"
         raise ctx.fail(key, f"expected {expected}, got {_describe(value)}")
     if args[-1] is Ellipsis:
         if args[0] == LayerSpec:
@@ -585,6 +628,8 @@ def _convert_scalar(value: Any, tp: Any, key: str, meta: Mapping[str, Any], ctx:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ctx.fail(key, f"expected a number, got {_describe(value)}")
         value = float(value)
+        if not math.isfinite(value):
+            raise ctx.fail(key, f"expected a finite number, got {_describe(value)}")
     elif tp is str:
         if not isinstance(value, str):
             raise ctx.fail(key, f"expected a string, got {_describe(value)}")

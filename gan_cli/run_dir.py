@@ -17,14 +17,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gan_cli.errors import RunDirError
+from gan_cli.files import write_atomic
 
 METRIC_COLUMNS = ("epoch", "step", "steps_in_row", "d_loss", "g_loss", "d_real", "d_fake",
                   "seconds", "ms_per_step")
@@ -109,24 +108,8 @@ def open_run(root: str | Path) -> RunDir:
         raise RunDirError(f"{run.root}: run directory not found")
     if not run.is_run():
         raise RunDirError(f"{run.root}: not a run directory (no recipe.yaml); pass the --out of a "
-                          "gan train run, or a generator .keras file")
+                          "gan train run")
     return run
-
-
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write a file so that readers see the old or the new content, never a torn one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import numpy as np
 
 from gan_cli import images as imgs
 from gan_cli.errors import GanError, RunDirError
+from gan_cli.files import atomic_path
 from gan_cli.recipe import Recipe, load_recipe
 from gan_cli.run_dir import open_run
 
@@ -65,7 +65,21 @@ def load_generator(target: str | Path) -> LoadedGenerator:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # keras raises many types for a bad file
         raise RunDirError(f"{path}: cannot load the generator ({str(exc).splitlines()[0][:200]})") from None
+    _check_is_generator(model, path)
     return LoadedGenerator(model, recipe, path)
+
+
+def _check_is_generator(model: keras.Model, path: Path) -> None:
+    """A generator here takes one latent vector (None, k) and returns images (None, H, W, 1 or 3)."""
+    inputs = model.inputs if isinstance(model.inputs, list) else [model.inputs]
+    in_shape = tuple(inputs[0].shape) if len(inputs) == 1 else None
+    out_shape = tuple(model.outputs[0].shape) if len(model.outputs) == 1 else None
+    if (in_shape is None or len(in_shape) != 2 or out_shape is None or len(out_shape) != 4
+            or out_shape[-1] not in (1, 3)):
+        got_in = [tuple(t.shape) for t in inputs]
+        got_out = [tuple(t.shape) for t in model.outputs]
+        raise RunDirError(f"{path}: not an image generator (inputs {got_in}, outputs {got_out}; expected "
+                          "one latent input (None, k) and images (None, H, W, 1 or 3))")
 
 
 def grid_shape(count: int | None, grid: tuple[int, int] | None) -> tuple[int, int, int]:
@@ -105,15 +119,8 @@ def write_images(images: np.ndarray, out: str | Path, rows: int, cols: int, *, u
         factor = upscale or imgs.auto_upscale(images.shape[1])
         return [imgs.save_png(out, imgs.make_grid(images, rows, cols, upscale=factor, invert=invert))]
     if out.suffix == ".npz":
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".npz", dir=out.parent)
-        os.close(fd)
-        try:
+        with atomic_path(out, suffix=".npz") as tmp:
             np.savez_compressed(tmp, x=images)
-            os.replace(tmp, out)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
         return [out]
     raise GanError(f"--out {out}: use a .png (grid), .npz (array) or a directory ending in '/' "
                    "(one PNG per image)")

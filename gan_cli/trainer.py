@@ -8,6 +8,7 @@ with the weights. So a resumed run continues exactly where a straight run would 
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 import time
@@ -25,10 +26,11 @@ from gan_cli.checkpoints import CheckpointStore, export_model
 from gan_cli.data import ImageSet, load_images
 from gan_cli.errors import DataError, TrainingDiverged, TrainingInterrupted
 from gan_cli.families import FAMILIES
+from gan_cli.files import write_atomic
 from gan_cli.plan import TrainingPlan
 from gan_cli.plots import plot_loss_curves
 from gan_cli.recipe import Recipe, TrainSpec, dump_recipe
-from gan_cli.run_dir import RunDir, read_metrics, write_atomic, write_json, write_metrics
+from gan_cli.run_dir import RunDir, read_metrics, write_json, write_metrics
 from gan_cli.sampling import generate, latent_batch
 
 #: Steps at the start of an invocation left out of ``ms_per_step`` (tracing, warm caches).
@@ -71,10 +73,18 @@ def describe(recipe: Recipe) -> list[str]:
         f"generator: {models.generator.count_params():,} parameters, z ({models.latent_dim},) -> "
         f"image {data.image_shape}",
         f"discriminator: {models.discriminator.count_params():,} parameters",
-        f"combined D(G(z)): its update trains G's "
-        f"{sum(int(np.prod(v.shape)) for v in models.generator.trainable_weights):,} parameters, D frozen",
+        f"combined D(G(z)): {_frozen_trainable_count(models):,} trainable parameters (G's; D frozen)",
         f"schedule: {per_epoch} steps per epoch, {total} steps in all",
     ]
+
+
+def _frozen_trainable_count(models: Any) -> int:
+    """Parameters the combined model's update trains, counted with D frozen as during that update."""
+    models.discriminator.trainable = False
+    try:
+        return sum(int(np.prod(v.shape)) for v in models.combined.trainable_weights)
+    finally:
+        models.discriminator.trainable = True
 
 
 def _total_steps(recipe: Recipe, per_epoch: int) -> int:
@@ -107,16 +117,26 @@ def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: boo
     rows, cols = recipe.sampling.grid
     fixed = latent_batch(rows * cols, models.latent_dim, recipe.seed)
 
-    run.root.mkdir(parents=True, exist_ok=True)
+    if not plan.resume:
+        write_atomic(run.recipe, dump_recipe(recipe))  # creates the run directory
     store = CheckpointStore(run.checkpoints, models.checkpoint_state(), fixed, recipe.checkpoints.keep)
     step, metric_rows, seconds_before = 0, [], 0.0
     if plan.resume:
-        step = store.restore_latest() or 0
-        fixed = store.fixed_latents.numpy()
-        metric_rows = [r for r in read_metrics(run.metrics) if r["step"] <= step]
-        seconds_before = metric_rows[-1]["seconds"] if metric_rows else 0.0
-        echo(f"resuming {run.root} at step {step} (epoch {step / per_epoch:.2f})")
-    write_atomic(run.recipe, dump_recipe(recipe))
+        restored = store.restore_latest()
+        if restored is None:
+            echo(f"{run.root} has no checkpoint yet; training it from step 0")
+        else:
+            step = restored
+            fixed = store.fixed_latents.numpy()
+            metric_rows = [r for r in read_metrics(run.metrics) if r["step"] <= step]
+            seconds_before = metric_rows[-1]["seconds"] if metric_rows else 0.0
+        if step >= total:
+            echo(f"{run.root} already finished at step {step} of {total}; nothing to do (raise "
+                 "train.epochs or train.steps with --set to train further)")
+            return json.loads(run.summary.read_text()) if run.summary.is_file() else {"steps": step}
+        if restored is not None:
+            echo(f"resuming {run.root} at step {step} (epoch {step / per_epoch:.2f})")
+        write_atomic(run.recipe, dump_recipe(recipe))
 
     loop = _Loop(recipe, run, models, store, data, per_epoch, total, fixed, echo, progress)
     return loop.go(step, metric_rows, seconds_before)
@@ -167,8 +187,8 @@ class _Loop:
         elapsed = seconds_before + time.perf_counter() - started
         summary = self._summary(step, elapsed, metric_rows)
         write_json(self.run.summary, summary)
-        self.echo(f"done: {step} steps in {elapsed:.1f} s ({summary['ms_per_step']:.1f} ms/step); "
-                  f"run directory {self.run.root}")
+        speed = f" ({summary['ms_per_step']:.1f} ms/step)" if summary["ms_per_step"] is not None else ""
+        self.echo(f"done: {step} steps in {elapsed:.1f} s{speed}; run directory {self.run.root}")
         return summary
 
     def _epoch(self, epoch: int, step: int, seconds_so_far: float) -> tuple[dict[str, float], int]:

@@ -181,3 +181,35 @@ def test_ctrl_c_exits_130_and_keeps_the_last_checkpoint(tiny_recipe: Path, tmp_p
     monkeypatch.setattr(GanModels, "train_step", original)
     output = train_ok(run, "--resume")
     assert "at step 8" in output
+
+
+def test_resuming_a_finished_run_changes_nothing(tiny_recipe: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    train_ok(tiny_recipe, "--out", run)
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    output = train_ok(run, "--resume")
+    assert "already finished at step 16" in output
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
+
+
+def test_resume_through_the_recipe_and_out(tiny_recipe: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    train_ok(tiny_recipe, "--out", run, "--set", "train.epochs=1")
+    output = train_ok(tiny_recipe, "--out", run, "--resume")
+    assert "at step 8" in output
+    code, output = invoke("train", tiny_recipe, "--resume")
+    assert code != 0 and "gan train RUN_DIR --resume" in output
+    other = tmp_path / "other"
+    train_ok(tiny_recipe, "--out", other, "--set", "train.steps=1")
+    code, output = invoke("train", run, "--out", other, "--resume")
+    assert code != 0 and "two different run directories" in output
+
+
+def test_sample_refuses_a_model_that_is_not_a_generator(tmp_path: Path) -> None:
+    import keras
+
+    inputs = keras.Input((8, 8, 1))
+    keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Flatten()(inputs))).save(tmp_path / "d.keras")
+    code, output = invoke("sample", tmp_path / "d.keras", "--out", tmp_path / "s.png")
+    assert code != 0 and "not an image generator" in output
+    assert not (tmp_path / "s.png").exists()

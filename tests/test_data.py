@@ -469,3 +469,14 @@ def test_raw_images_rejects_inconsistent_values() -> None:
                   description="")
     image_set = ImageSet(images=np.zeros((1, 2, 3, 1), dtype=np.float32), labels=None, description="x")
     assert image_set.image_shape == (2, 3, 1) and image_set.num_classes is None
+
+
+def test_folder_scales_16_bit_png_instead_of_clipping(tmp_path: Path) -> None:
+    from PIL import Image
+
+    values = np.linspace(0, 65535, 64).reshape(8, 8).astype(np.uint16)
+    for name in ("a.png", "b.png"):
+        Image.fromarray(values).save(tmp_path / name)
+    images = load_images(DataSpec(source="folder", path=str(tmp_path))).images
+    assert images.min() == pytest.approx(-1.0) and images.max() == pytest.approx(1.0)
+    assert (images == 1.0).mean() < 0.05

@@ -190,3 +190,28 @@ def test_names_are_safe_for_paths(tmp_path: Path) -> None:
     assert load_recipe(write(tmp_path / "my recipe.yaml", "")).name == "my_recipe"
     message = error_of(write(tmp_path / "r.yaml", "name: ../../etc\n"))
     assert "name" in message and "not allowed" in message
+
+
+def test_switching_optimizer_drops_inherited_parameters() -> None:
+    path = REPO / "recipes" / "digits_gan.yaml"
+    for override in ("optimizers.generator={name: rmsprop, learning_rate: 5e-5}", "optimizers.generator.name=sgd"):
+        spec = load_recipe(path, [override]).optimizers.generator
+        assert spec.beta_1 is None and spec.name in ("rmsprop", "sgd")
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("loss: {label_smoothing: .nan}\n", "finite"),
+    ("optimizers: {generator: {learning_rate: .inf}}\n", "finite"),
+    ("seed: 5000000000\n", "[0, 4294967295]"),
+    ("train:\n  epochs: 2\n  epochs: 3\n", "duplicate key 'epochs'"),
+    ("generator: {layers: [{type: flatten}]}\n", "only used with architecture: layers"),
+    ("generator: {architecture: layers}\n", "needs a list of layers"),
+])
+def test_more_invalid_recipes(tmp_path: Path, text: str, fragment: str) -> None:
+    assert fragment in error_of(write(tmp_path / "r.yaml", text))
+
+
+def test_binary_recipe_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_bytes(b"\xff\xfe\x00bad")
+    assert "not a text file" in error_of(path)

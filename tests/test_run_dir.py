@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gan_cli.errors import RunDirError
-from gan_cli.run_dir import default_run_root, new_run, open_run, read_metrics, write_atomic, write_metrics
+from gan_cli.run_dir import default_run_root, new_run, open_run, read_metrics, write_metrics
 
 
 def test_new_run_accepts_absent_or_empty_and_refuses_files(tmp_path: Path) -> None:
@@ -34,20 +34,6 @@ def test_open_run_needs_a_recipe(tmp_path: Path) -> None:
         open_run(tmp_path / "nope")
     with pytest.raises(RunDirError, match="no recipe.yaml"):
         open_run(tmp_path)
-
-
-def test_write_atomic_keeps_the_old_file_when_writing_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    target = tmp_path / "f.txt"
-    write_atomic(target, "old")
-
-    def broken_replace(src: str, dst: str) -> None:
-        raise OSError("disk full")
-
-    monkeypatch.setattr("gan_cli.run_dir.os.replace", broken_replace)
-    with pytest.raises(OSError):
-        write_atomic(target, "new")
-    assert target.read_text() == "old"
-    assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
 
 
 def test_metrics_round_trip(tmp_path: Path) -> None:

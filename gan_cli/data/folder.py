@@ -147,11 +147,20 @@ def _read(path: Path, mode: str, size: tuple[int, int]) -> np.ndarray:
     """The image as uint8 (height, width, 1 or 3) in ``mode``, resized to ``size`` = (height, width)."""
     try:
         with Image.open(path) as image:
-            converted = resize_image(image.convert(mode), size)
+            converted = resize_image(_to_8_bit(image).convert(mode), size)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise _unreadable(path, exc) from None
     array = np.asarray(converted, dtype=np.uint8)
     return array[..., np.newaxis] if array.ndim == 2 else array
+
+
+def _to_8_bit(image: Image.Image) -> Image.Image:
+    """16- and 32-bit integer grey images scaled to 8 bits (Pillow's ``convert("L")`` would clip them)."""
+    if image.mode not in ("I;16", "I;16B", "I;16L", "I"):
+        return image
+    values = np.asarray(image, dtype=np.float64)
+    top = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
+    return Image.fromarray(np.clip(np.rint(values * 255.0 / top), 0, 255).astype(np.uint8), mode="L")
 
 
 def _unreadable(path: Path, exc: BaseException) -> DataError:

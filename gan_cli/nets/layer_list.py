@@ -8,6 +8,7 @@ reshaped to the image.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 import keras
@@ -39,8 +40,16 @@ def _apply(layers: Sequence[object], x: keras.KerasTensor, role: str) -> keras.K
             x = _apply_one(spec, x, name)
         except ValueError as exc:
             raise RecipeError(f"{role}.layers[{index}]: cannot be applied to an input of shape "
-                              f"{tuple(x.shape[1:])}: {str(exc).splitlines()[0]}") from None
+                              f"{tuple(x.shape[1:])}: {_reason(exc)}") from None
     return x
+
+
+def _reason(exc: Exception) -> str:
+    """The informative line of a Keras error (Keras wraps the cause in a generic first line)."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
+    useful = [line for line in lines if line and not line.startswith(("Exception encountered", "Arguments received"))
+              and not line.startswith("•")]
+    return useful[0] if useful else (lines[0] if lines else type(exc).__name__)
 
 
 def _apply_one(spec: object, x: keras.KerasTensor, name: str) -> keras.KerasTensor:
@@ -69,18 +78,10 @@ def _apply_one(spec: object, x: keras.KerasTensor, name: str) -> keras.KerasTens
     raise TypeError(f"no builder for layer spec {type(spec).__name__}")  # pragma: no cover
 
 
-def _require_layers(spec: NetSpec, role: str) -> Sequence[object]:
-    if not spec.layers:
-        raise RecipeError(f"{role}.layers: architecture 'layers' needs a list of layers, "
-                          "e.g. [{type: dense, units: 256}, {type: activation, name: relu}]")
-    return spec.layers
-
-
 def generator(spec: NetSpec, latent_dim: int, image_shape: tuple[int, int, int]) -> keras.Model:
     """z -> the listed layers (-> reshape to the image when the output is flat with H*W*C units)."""
-    layers = _require_layers(spec, "generator")
     z = keras.Input((latent_dim,), name="z")
-    x = _apply(layers, z, "generator")
+    x = _apply(spec.layers or (), z, "generator")
     if len(x.shape) == 2 and x.shape[-1] == math.prod(image_shape):
         x = keras.layers.Reshape(image_shape, name="image")(x)
     return keras.Model(z, x, name="generator")
@@ -88,6 +89,5 @@ def generator(spec: NetSpec, latent_dim: int, image_shape: tuple[int, int, int])
 
 def discriminator(spec: NetSpec, image_shape: tuple[int, int, int]) -> keras.Model:
     """image -> the listed layers; the output must be one score per image."""
-    layers = _require_layers(spec, "discriminator")
     image = keras.Input(image_shape, name="image")
-    return keras.Model(image, _apply(layers, image, "discriminator"), name="discriminator")
+    return keras.Model(image, _apply(spec.layers or (), image, "discriminator"), name="discriminator")
