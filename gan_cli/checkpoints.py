@@ -9,6 +9,7 @@ The user-facing ``generator.keras`` is exported beside it, also through a tempor
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan_cli.errors import RunDirError
-from gan_cli.files import atomic_path
+from gan_cli.files import atomic_path, replace_directory
 
 
 class CheckpointStore:
@@ -64,6 +65,18 @@ class CheckpointStore:
             raise RunDirError(f"{latest}: checkpoint does not match the run's recipe "
                               f"({str(exc).splitlines()[0][:160]})") from None
         return int(self.step.numpy())
+
+
+    def write_snapshot(self, directory: Path, step: int, generator: keras.Model) -> None:
+        """A standalone copy of the current state in ``directory`` (``ckpt`` files and ``generator.keras``),
+        replacing the previous one only once complete. Used for the best checkpoint by FD."""
+        self.step.assign(step)
+        staging = directory.with_name(f".{directory.name}.staging")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        self._checkpoint.write(str(staging / "ckpt"))
+        generator.save(staging / "generator.keras")
+        replace_directory(staging, directory)
 
 
 def export_model(model: keras.Model, path: Path) -> None:

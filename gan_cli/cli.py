@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import sys
@@ -155,6 +156,82 @@ def sample(target: Path, count: int | None, grid: tuple[int, int] | None, seed: 
 
     written = draw(target, out, count=count, grid=grid, seed=seed)
     click.echo(f"wrote {written[0]}" if len(written) == 1 else f"wrote {len(written)} images to {out}")
+
+
+@cli.command(name="eval")
+@click.argument("targets", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--n", "count", type=click.IntRange(min=10), default=10000, show_default=True,
+              help="Generated images to measure (real: as many, or the whole split if smaller).")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
+              help="Seed of the latents and of the real subset.")
+@click.option("--against", type=click.Choice(["test", "train"]), default="test", show_default=True,
+              help="Real split to compare with.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON instead of a table.")
+@click.option("--samples", type=click.Path(path_type=Path), help="Evaluate an .npz of samples (x: uint8 N,H,W,C).")
+@click.option("--source", help="Data set to measure against (for --samples, a bare .keras, --build-evaluator).")
+@click.option("--data-path", help="data.path for --source (npz/idx/folder, or local mnist/cifar10 files).")
+@click.option("--compare", is_flag=True, help="Compare the saved results of several runs side by side.")
+@click.option("--force", is_flag=True, help="With --compare: show results even when their protocols differ.")
+@click.option("--build-evaluator", "build", is_flag=True, help="(Re)build the evaluator for --source and exit.")
+@click.option("--progress/--no-progress", default=None, help="Progress bars (default: only on a terminal).")
+@_handle_errors
+def evaluate(targets: tuple[Path, ...], count: int, seed: int, against: str, as_json: bool, samples: Path | None,
+             source: str | None, data_path: str | None, compare: bool, force: bool, build: bool,
+             progress: bool | None) -> None:
+    """Measure a generator offline with an evaluator trained on the data set itself.
+
+    \b
+    Examples:
+      gan eval runs/digits                     # writes runs/digits/eval.json
+      gan eval runs/digits --n 2000 --seed 1 --json
+      gan eval --samples other_tool.npz --source mnist
+      gan eval --compare runs/digits runs/digits-b32
+      gan eval --build-evaluator --source fashion_mnist
+    """
+    from gan_cli.recipe import parse_recipe
+
+    spec = None
+    if source is not None:
+        spec = parse_recipe({"data": {"source": source, "path": data_path}}, source="--source").data
+    if compare:
+        _compare(targets, force)
+        return
+    _quiet_tensorflow()
+    from gan_cli.evaluation import report
+    from gan_cli.evaluation.evaluator import load_or_build_evaluator
+
+    if build:
+        if spec is None:
+            raise click.UsageError("--build-evaluator needs --source")
+        evaluator = load_or_build_evaluator(spec, echo=click.echo, progress=progress, rebuild=True)
+        click.echo(json.dumps(evaluator.info, indent=2))
+        return
+    if samples is not None:
+        if spec is None or targets:
+            raise click.UsageError("--samples needs --source and no TARGET")
+        result = report.evaluate_samples(samples, spec, n_real=count, seed=seed, split=against, echo=click.echo,
+                                         progress=progress)
+    else:
+        if len(targets) != 1:
+            raise click.UsageError("give one run directory or .keras generator (or --samples, or --compare RUNS)")
+        result = report.evaluate_generator(targets[0], n=count, seed=seed, split=against, source=spec,
+                                           echo=click.echo, progress=progress)
+    click.echo(json.dumps(result, indent=2) if as_json else report.format_result(result))
+
+
+def _compare(targets: tuple[Path, ...], force: bool) -> None:
+    if len(targets) < 2:
+        raise click.UsageError("--compare needs at least two runs (or eval.json files)")
+    from gan_cli.evaluation.report import format_comparison, load_result, protocol_differences
+
+    results = [load_result(t) for t in targets]
+    problems = protocol_differences(results)
+    if problems and not force:
+        raise GanError("results were measured differently: " + "; ".join(problems)
+                       + "; re-run gan eval with the same --n/--against, or pass --force")
+    if problems:
+        click.echo("WARNING: not comparable: " + "; ".join(problems), err=True)
+    click.echo(format_comparison([t.name or str(t) for t in targets], results))
 
 
 def main() -> None:

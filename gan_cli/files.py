@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,3 +47,17 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         handle.write(payload)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def replace_directory(new: Path, final: Path) -> None:
+    """Put the finished directory ``new`` at ``final``, replacing what was there.
+
+    The old directory is renamed aside first and removed last, so at every moment either the old or the
+    new one is complete (a crash in between leaves ``final`` or ``final.old``).
+    """
+    old = final.with_name(f"{final.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(new, final)
+    shutil.rmtree(old, ignore_errors=True)

@@ -30,7 +30,7 @@ def plan_training(target: str | Path, *, out: str | Path | None = None, override
 
     TARGET is a recipe file, or with ``--resume`` a run directory (or the recipe that made it, with
     ``--out RUN``). On resume the run's own ``recipe.yaml`` is the base; ``--set`` may change only
-    ``train.epochs``, ``train.steps``, ``sampling.*`` and ``checkpoints.*``.
+    ``train.epochs``, ``train.steps``, ``sampling.*``, ``checkpoints.*``, ``eval.*`` and ``health.*``.
 
     Raises:
         RecipeError: the recipe or an override is invalid, or changes a run on resume.
@@ -75,5 +75,5 @@ def _check_resumable(run: RunDir, old: Recipe, new: Recipe, why: str) -> None:
              and k not in RESUMABLE_KEYS]
     if fixed:
         raise RecipeError(f"{run.recipe}: {', '.join(fixed)}: {why}; a resumed run may change only "
-                          "train.epochs, train.steps, sampling.* and checkpoints.* (start a new run "
+                          "train.epochs, train.steps, sampling.*, checkpoints.*, eval.* and health.* (start a new run "
                           "with another --out to change the rest)")

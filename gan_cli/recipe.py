@@ -261,6 +261,27 @@ class CheckpointSpec:
 
 
 @dataclass(frozen=True)
+class EvalSpec:
+    """Evaluation during training (``gan eval``'s evaluator and Fréchet distance, every N epochs)."""
+
+    every: int | None = _range(None, 1, doc="evaluate every N epochs (and at the end); null = never")
+    n: int = _range(2000, 10, doc="generated images per evaluation (real images: as many, or the split's size)")
+    against: Literal["test", "train"] = _doc("test", "real split to compare with")
+
+
+@dataclass(frozen=True)
+class HealthSpec:
+    """Thresholds of the training-health monitor (warnings only; training goes on)."""
+
+    diversity_ratio: float = _range(0.25, 0.0, 1.0, doc="warn of mode collapse when the fixed samples' mean "
+                                                        "pairwise distance falls below this fraction of real images'")
+    label_kl: float = _range(0.5, 0.0, doc="warn of mode collapse when KL(real || fake) of the evaluator's label "
+                                           "histogram exceeds this (needs eval.every)")
+    saturation_steps: int = _range(200, 1, doc="warn of discriminator saturation after this many consecutive steps "
+                                               "with D(x) > 0.9 x its real target and D(G(z)) < 0.05")
+
+
+@dataclass(frozen=True)
 class Recipe:
     """A complete, validated training recipe."""
 
@@ -277,10 +298,12 @@ class Recipe:
     train: TrainSpec = _doc(TrainSpec(), "training length and batches")
     sampling: SamplingSpec = _doc(SamplingSpec(), "sample grids written during training")
     checkpoints: CheckpointSpec = _doc(CheckpointSpec(), "checkpoints")
+    eval: EvalSpec = _doc(EvalSpec(), "evaluation during training")
+    health: HealthSpec = _doc(HealthSpec(), "training-health warnings")
 
 
 #: Keys that ``gan train RUN --resume --set ...`` may change; everything else must match the run.
-RESUMABLE_KEYS = ("train.epochs", "train.steps", "sampling.", "checkpoints.")
+RESUMABLE_KEYS = ("train.epochs", "train.steps", "sampling.", "checkpoints.", "eval.", "health.")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ A run directory is the contract between the verbs: ``gan train`` fills it, ``gan
     RUN/samples/epoch_NNNN.png   grids from one fixed latent batch
     RUN/checkpoints/         tf.train.Checkpoint files (G, D, both optimizers, counters, RNG state)
     RUN/generator.keras      the generator, exported at every checkpoint and at the end
+    RUN/eval.json            the latest ``gan eval`` result
+    RUN/best/                the checkpoint and generator.keras with the lowest FD during training
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from gan_cli.errors import RunDirError
 from gan_cli.files import write_atomic
 
 METRIC_COLUMNS = ("epoch", "step", "steps_in_row", "d_loss", "g_loss", "d_real", "d_fake",
-                  "seconds", "ms_per_step")
+                  "seconds", "ms_per_step", "diversity", "fd", "label_kl", "classes_covered", "health")
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,15 @@ class RunDir:
     @property
     def generator(self) -> Path:
         return self.root / "generator.keras"
+
+    @property
+    def eval_json(self) -> Path:
+        return self.root / "eval.json"
+
+    @property
+    def best(self) -> Path:
+        """The best checkpoint by Fréchet distance (when the recipe evaluates during training)."""
+        return self.root / "best"
 
     def sample_grid(self, epoch: int) -> Path:
         """The grid written after ``epoch`` epochs."""
@@ -127,12 +138,12 @@ def write_metrics(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
     write_atomic(path, buffer.getvalue())
 
 
-def read_metrics(path: Path) -> list[dict[str, float]]:
-    """Rows of ``metrics.csv`` as numbers; an absent file gives no rows."""
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    """Rows of ``metrics.csv``, numbers as floats and ``health`` as text; an absent file gives no rows."""
     if not path.is_file():
         return []
     with path.open(newline="", encoding="utf-8") as handle:
-        return [{k: float(v) for k, v in row.items() if v not in (None, "")}
+        return [{k: (v if k == "health" else float(v)) for k, v in row.items() if v not in (None, "")}
                 for row in csv.DictReader(handle)]
 
 

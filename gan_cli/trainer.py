@@ -8,6 +8,7 @@ with the weights. So a resumed run continues exactly where a straight run would 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import statistics
@@ -25,6 +26,10 @@ from gan_cli import images as imgs
 from gan_cli.checkpoints import CheckpointStore, export_model
 from gan_cli.data import ImageSet, load_images
 from gan_cli.errors import DataError, TrainingDiverged, TrainingInterrupted
+from gan_cli.evaluation.evaluator import Evaluator, load_or_build_evaluator
+from gan_cli.evaluation.health import HealthMonitor
+from gan_cli.evaluation.metrics import diversity
+from gan_cli.evaluation.report import measure, real_images
 from gan_cli.families import FAMILIES
 from gan_cli.files import write_atomic
 from gan_cli.plan import TrainingPlan
@@ -156,21 +161,35 @@ class _Loop:
         self.echo = echo
         self.progress = progress
         self.step_seconds: list[float] = []
+        reference = data.images[np.random.default_rng(recipe.seed).permutation(len(data.images))[: len(fixed)]]
+        self.health = HealthMonitor(recipe.health, models.real_target, diversity(reference))
+        self.evaluator: Evaluator | None = None
+        self.eval_real: np.ndarray | None = None
+        self.best_fd = math.inf
 
-    def go(self, step: int, metric_rows: list[dict[str, float]], seconds_before: float) -> dict[str, Any]:
+    def go(self, step: int, metric_rows: list[dict[str, Any]], seconds_before: float) -> dict[str, Any]:
         started = time.perf_counter()
         last_saved = self.store.latest
+        self.best_fd = min((r["fd"] for r in metric_rows if "fd" in r), default=math.inf)
         try:
             while step < self.total:
                 epoch = step // self.per_epoch
                 row, step = self._epoch(epoch, step, seconds_before + time.perf_counter() - started)
-                metric_rows.append(row)
-                write_metrics(self.run.metrics, metric_rows)
-                self._check_finite(row, last_saved)
                 finished_epoch = step % self.per_epoch == 0
                 done = step >= self.total
                 number = epoch + 1
+                evaluate_now = bool(self.recipe.eval.every) and (
+                    done or (finished_epoch and number % (self.recipe.eval.every or 1) == 0))
+                row.update(self._inspect(row, evaluate_now))
+                metric_rows.append(row)
+                write_metrics(self.run.metrics, metric_rows)
+                self._check_finite(row, last_saved)
                 self.echo(_epoch_line(row, self.recipe.train.epochs))
+                for symptom in filter(None, str(row.get("health", "")).split("; ")):
+                    self.echo(f"warning: epoch {number}: {symptom}")
+                if "fd" in row and row["fd"] < self.best_fd:
+                    self.best_fd = row["fd"]
+                    self.store.write_snapshot(self.run.best, step, self.models.generator)
                 wrote_grid = False
                 if done or (finished_epoch and (number == 1 or number % self.recipe.sampling.every_epochs == 0)):
                     self._write_grid(step)
@@ -211,6 +230,7 @@ class _Loop:
                 noise_g = tf.random.stateless_normal((batch, latent_dim), seed=[seed, 2 * step + 1])
                 values = self.models.train_step(real, noise_d, noise_g)
                 self.step_seconds.append(time.perf_counter() - tick)
+                self.health.observe_step(values["d_real"], values["d_fake"])
                 step += 1
                 for key in sums:
                     sums[key] += values[key]
@@ -227,6 +247,39 @@ class _Loop:
                **{key: value / max(count, 1) for key, value in sums.items()},
                "seconds": seconds_so_far + seconds, "ms_per_step": 1000 * seconds / max(count, 1)}
         return row, step
+
+    def _inspect(self, row: dict[str, Any], evaluate_now: bool) -> dict[str, Any]:
+        """Sample diversity, optional evaluation, and the health monitor's symptoms for one row."""
+        finite = math.isfinite(row["d_loss"]) and math.isfinite(row["g_loss"])
+        extra: dict[str, Any] = {}
+        if finite:
+            fixed_images = generate(self.models.generator, self.fixed).astype(np.float32) / 127.5 - 1.0
+            extra["diversity"] = diversity(fixed_images)
+        if finite and evaluate_now:
+            extra.update(self._evaluate())
+        symptoms = self.health.end_epoch((row["d_loss"], row["g_loss"]), extra.get("diversity", 0.0),
+                                         extra.get("label_kl"))
+        if not finite:
+            symptoms = [s for s in symptoms if not s.startswith("mode collapse: sample")]
+        extra["health"] = "; ".join(symptoms)
+        return extra
+
+    def _evaluate(self) -> dict[str, Any]:
+        """FD, label KL and classes covered of ``eval.n`` samples (a fixed latent batch) against real data."""
+        spec = self.recipe.eval
+        if self.evaluator is None:
+            self.evaluator = load_or_build_evaluator(dataclasses.replace(self.recipe.data, limit=None),
+                                                     echo=self.echo, progress=self.progress)
+            self.eval_real = real_images(self.recipe.data, spec.against, spec.n, self.recipe.seed)
+        latents = latent_batch(spec.n, self.models.latent_dim, self.recipe.seed + 1)
+        fake = generate(self.models.generator, latents).astype(np.float32) / 127.5 - 1.0
+        assert self.eval_real is not None
+        result = measure(fake, self.eval_real, self.evaluator, seed=self.recipe.seed, full=False)
+        values: dict[str, Any] = {"fd": result["fd"]}
+        if "labels" in result:
+            values["label_kl"] = result["labels"]["kl_real_fake"]
+            values["classes_covered"] = result["labels"]["classes_covered"]
+        return values
 
     def _check_finite(self, row: dict[str, float], last_saved: str | None) -> None:
         if not (math.isfinite(row["d_loss"]) and math.isfinite(row["g_loss"])):
@@ -265,11 +318,17 @@ class _Loop:
             "generator_params": self.models.generator.count_params(),
             "discriminator_params": self.models.discriminator.count_params(),
             "checkpoint": self.store.latest,
+            "best": {"fd": self.best_fd, "directory": str(self.run.best)} if math.isfinite(self.best_fd) else None,
             "versions": {"gan": __version__, "keras": keras.__version__, "tensorflow": tf.__version__},
         }
 
 
-def _epoch_line(row: dict[str, float], epochs: int) -> str:
-    return (f"epoch {int(row['epoch'])}/{epochs}  step {int(row['step'])}  d_loss {row['d_loss']:.4f}  "
+def _epoch_line(row: dict[str, Any], epochs: int) -> str:
+    line = (f"epoch {int(row['epoch'])}/{epochs}  step {int(row['step'])}  d_loss {row['d_loss']:.4f}  "
             f"g_loss {row['g_loss']:.4f}  D(x) {row['d_real']:.3f}  D(G(z)) {row['d_fake']:.3f}  "
             f"{row['ms_per_step']:.1f} ms/step")
+    if "fd" in row:
+        line += f"  FD {row['fd']:.3f}"
+        if "classes_covered" in row:
+            line += f"  classes {int(row['classes_covered'])}"
+    return line

@@ -31,3 +31,9 @@ def tiny_recipe(tmp_path: Path) -> Path:
     path = tmp_path / "tiny.yaml"
     path.write_text(TINY_RECIPE)
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Evaluators built by tests go to a temporary cache, never the user's ~/.cache."""
+    os.environ["GAN_CACHE_DIR"] = str(tmp_path_factory.mktemp("gan-cache"))

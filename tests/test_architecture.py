@@ -17,9 +17,10 @@ STAGES = {
     "recipe": 1, "images": 1, "run_dir": 1,
     "data": 2, "nets": 2, "losses": 2, "optimizers": 2, "plan": 2, "plots": 2,
     "families": 3, "checkpoints": 3, "sampling": 3,
-    "trainer": 4,
-    "cli": 5,
-    "__main__": 6,
+    "evaluation": 4,
+    "trainer": 5,
+    "cli": 6,
+    "__main__": 7,
 }
 
 

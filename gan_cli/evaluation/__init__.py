@@ -1,0 +1,1 @@
+"""Offline evaluation of generators: evaluator classifiers, metrics, reports."""

@@ -1,0 +1,240 @@
+"""``gan eval``: measure a generator (or a file of samples) against real data, and report how.
+
+Every result carries its protocol: the evaluator's kind, sha256 and accuracy, N real and N fake, the
+real split, the seed, the real-vs-real floor, the tool version and the checkpoint evaluated, so two
+numbers are only compared when they were made the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.special import softmax
+
+from gan_cli import __version__
+from gan_cli.data import load_images
+from gan_cli.errors import GanError
+from gan_cli.evaluation.evaluator import Evaluator, load_or_build_evaluator
+from gan_cli.evaluation.metrics import (
+    classes_covered,
+    classifier_score,
+    frechet_distance,
+    histogram_kl,
+    kernel_distance,
+    label_histogram,
+    precision_recall_density_coverage,
+)
+from gan_cli.files import write_atomic
+from gan_cli.recipe import DataSpec
+from gan_cli.run_dir import RunDir
+from gan_cli.sampling import generate, latent_batch, load_generator
+
+#: The keys that must match for two results to be comparable.
+PROTOCOL_KEYS = ("evaluator_sha256", "n_fake", "n_real", "split")
+
+
+def measure(fake: np.ndarray, real: np.ndarray, evaluator: Evaluator, *, seed: int = 0,
+            full: bool = True) -> dict[str, Any]:
+    """All metrics of ``fake`` against ``real`` (both float images in [-1, 1]) in the evaluator's space.
+
+    Args:
+        fake, real: (N, H, W, C) arrays of the evaluator's image shape.
+        evaluator: the data set's evaluator.
+        seed: for the random subsets of KID and PRDC.
+        full: False skips KID and precision/recall/density/coverage (for quick checks during training).
+
+    Returns:
+        ``fd`` (features, the primary number); for classifiers also ``fd_logits``, ``classifier_score``
+        and ``labels`` (histograms, KL(real || fake), classes covered); with ``full`` also ``kid`` and
+        ``prdc``.
+    """
+    fake_features, real_features = evaluator.features(fake), evaluator.features(real)
+    result: dict[str, Any] = {"fd": frechet_distance(real_features, fake_features)}
+    fake_logits, real_logits = evaluator.logits(fake), evaluator.logits(real)
+    if fake_logits is not None and real_logits is not None:
+        classes = int(evaluator.num_classes or fake_logits.shape[1])
+        result["fd_logits"] = frechet_distance(real_logits, fake_logits)
+        result["classifier_score"] = classifier_score(softmax(fake_logits, axis=1))
+        fake_shares = label_histogram(fake_logits.argmax(axis=1), classes)
+        real_shares = label_histogram(real_logits.argmax(axis=1), classes)
+        result["labels"] = {
+            "num_classes": classes,
+            "classes_covered": classes_covered(fake_shares, real_shares),
+            "kl_real_fake": histogram_kl(real_shares, fake_shares),
+            "fake_shares": [round(float(s), 4) for s in fake_shares],
+            "real_shares": [round(float(s), 4) for s in real_shares],
+        }
+    if full:
+        result["kid"] = kernel_distance(real_features, fake_features, seed=seed)
+        result["prdc"] = precision_recall_density_coverage(real_features, fake_features, seed=seed)
+    return result
+
+
+def real_images(spec: DataSpec, split: str, count: int, seed: int) -> np.ndarray:
+    """Up to ``count`` real images of a split, drawn without replacement with ``seed``."""
+    images = load_images(dataclasses.replace(spec, split=split, limit=None)).images  # type: ignore[arg-type]
+    if count >= len(images):
+        return images
+    return images[np.random.default_rng(seed).choice(len(images), count, replace=False)]
+
+
+def _as_float(images: np.ndarray) -> np.ndarray:
+    return images.astype(np.float32) / 127.5 - 1.0
+
+
+def _check_shape(fake: np.ndarray, evaluator: Evaluator, what: str) -> None:
+    if tuple(fake.shape[1:]) != evaluator.image_shape:
+        raise GanError(f"{what}: images are {tuple(fake.shape[1:])} but the {evaluator.info['data']['source']} "
+                       f"evaluator expects {evaluator.image_shape}")
+
+
+def evaluate(fake_uint8: np.ndarray, spec: DataSpec, *, split: str, n_real: int, seed: int, what: str,
+             echo: Callable[[str], None] = print, progress: bool | None = None) -> dict[str, Any]:
+    """The full result for uint8 fake images (N, H, W, C) against a data set: metrics plus protocol."""
+    evaluator = load_or_build_evaluator(spec, echo=echo, progress=progress)
+    _check_shape(fake_uint8, evaluator, what)
+    real = real_images(spec, split, n_real, seed)
+    metrics = measure(_as_float(fake_uint8), real, evaluator, seed=seed)
+    floor = evaluator.floor(len(real))
+    quality = {k: evaluator.info[k] for k in ("test_accuracy", "test_mse") if k in evaluator.info}
+    return {
+        "tool": f"gan {__version__}",
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "evaluated": what,
+        "n_fake": int(len(fake_uint8)),
+        "n_real": int(len(real)),
+        "split": split,
+        "seed": seed,
+        "evaluator_sha256": evaluator.sha256,
+        "evaluator": {"kind": evaluator.kind, "source": spec.source, "path": str(evaluator.directory),
+                      "feature_layer": "features", **quality},
+        "floor": {"fd": floor["fd"], "n": floor["n"], "how": "train split vs test split, same N, features"},
+        "metrics": metrics,
+    }
+
+
+def evaluate_generator(target: str | Path, *, n: int, seed: int, split: str, source: DataSpec | None = None,
+                       echo: Callable[[str], None] = print, progress: bool | None = None) -> dict[str, Any]:
+    """Evaluate a run directory's generator (writing ``eval.json`` there) or a ``.keras`` generator.
+
+    Raises:
+        GanError: a bare generator file without ``source``, or images the evaluator cannot read.
+    """
+    loaded = load_generator(target)
+    spec = source or (loaded.recipe.data if loaded.recipe else None)
+    if spec is None:
+        raise GanError(f"{target}: a generator file carries no recipe; say which data set to measure against "
+                       "with --source (and --data-path for npz/idx/folder)")
+    fake = generate(loaded.model, latent_batch(n, loaded.latent_dim, seed))
+    result = evaluate(fake, spec, split=split, n_real=n, seed=seed, what=str(loaded.source), echo=echo,
+                      progress=progress)
+    run = RunDir(Path(target)) if Path(target).is_dir() else None
+    if run is not None:
+        summary = json.loads(run.summary.read_text()) if run.summary.is_file() else {}
+        result["checkpoint"] = {"generator": str(loaded.source), "steps": summary.get("steps"),
+                                "epochs": summary.get("epochs")}
+        write_atomic(run.eval_json, json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def evaluate_samples(path: Path, spec: DataSpec, *, n_real: int, seed: int, split: str,
+                     echo: Callable[[str], None] = print, progress: bool | None = None) -> dict[str, Any]:
+    """Evaluate images from anywhere: an ``.npz`` whose ``x`` is uint8 (N, H, W, C).
+
+    Raises:
+        GanError: the file is missing, has no ``x``, or ``x`` is not uint8 NHWC images.
+    """
+    try:
+        with np.load(path) as archive:
+            if "x" not in archive.files:
+                raise GanError(f"{path}: no array 'x' (found {', '.join(archive.files) or 'none'}); save the "
+                               "images as np.savez(path, x=uint8 array (N, H, W, C))")
+            fake = archive["x"]
+    except (OSError, ValueError) as exc:
+        raise GanError(f"{path}: cannot read samples ({str(exc).splitlines()[0]})") from None
+    if fake.dtype != np.uint8 or fake.ndim != 4 or fake.shape[-1] not in (1, 3):
+        raise GanError(f"{path}: x must be uint8 (N, H, W, C) with C 1 or 3, got {fake.dtype} {fake.shape}")
+    return evaluate(fake, spec, split=split, n_real=n_real, seed=seed, what=str(path), echo=echo, progress=progress)
+
+
+def load_result(target: str | Path) -> dict[str, Any]:
+    """A saved result: ``RUN/eval.json`` or a JSON file written by ``gan eval --json``.
+
+    Raises:
+        GanError: no result there.
+    """
+    path = Path(target)
+    path = RunDir(path).eval_json if path.is_dir() else path
+    if not path.is_file():
+        raise GanError(f"{path}: no evaluation result; run gan eval {target} first")
+    return dict(json.loads(path.read_text()))
+
+
+def protocol_differences(results: Sequence[dict[str, Any]]) -> list[str]:
+    """The protocol keys on which the results disagree, with their values."""
+    problems = []
+    for key in PROTOCOL_KEYS:
+        values = [r.get(key) for r in results]
+        if len(set(map(str, values))) > 1:
+            problems.append(f"{key} differs ({', '.join(str(v)[:12] for v in values)})")
+    return problems
+
+
+def format_result(result: dict[str, Any]) -> str:
+    """A readable table of one result."""
+    m, ev, floor = result["metrics"], result["evaluator"], result["floor"]
+    quality = (f"test accuracy {ev['test_accuracy']:.4f}" if "test_accuracy" in ev
+               else f"reconstruction MSE {ev.get('test_mse', float('nan')):.4f}")
+    lines = [
+        f"evaluated   {result['evaluated']}",
+        f"evaluator   {ev['source']} {ev['kind']} ({quality}), sha256 {result['evaluator_sha256'][:16]}",
+        f"protocol    {result['n_fake']} fake vs {result['n_real']} real ({result['split']} split), "
+        f"seed {result['seed']}",
+        f"FD          {m['fd']:.3f}   (floor {floor['fd']:.3f}: real train vs test, N={floor['n']})",
+    ]
+    if "fd_logits" in m:
+        labels = m["labels"]
+        score = m["classifier_score"]
+        lines += [
+            f"FD logits   {m['fd_logits']:.3f}",
+            f"class score {score['mean']:.3f} ± {score['std']:.3f}  (1 to {labels['num_classes']})",
+            f"labels      {labels['classes_covered']}/{labels['num_classes']} classes covered, "
+            f"KL(real||fake) {labels['kl_real_fake']:.4f}",
+        ]
+    if "kid" in m:
+        prdc = m["prdc"]
+        lines += [
+            f"KID         {m['kid']['mean']:.5f} ± {m['kid']['std']:.5f}",
+            f"diagnostics precision {prdc['precision']:.3f}  recall {prdc['recall']:.3f}  "
+            f"density {prdc['density']:.3f}  coverage {prdc['coverage']:.3f}",
+        ]
+    return "\n".join(lines)
+
+
+def format_comparison(names: Sequence[str], results: Sequence[dict[str, Any]]) -> str:
+    """Results side by side, one column per run."""
+    rows: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+        ("FD", lambda r: f"{r['metrics']['fd']:.3f}"),
+        ("FD floor", lambda r: f"{r['floor']['fd']:.3f}"),
+        ("FD logits", lambda r: f"{r['metrics']['fd_logits']:.3f}" if "fd_logits" in r["metrics"] else "-"),
+        ("KID", lambda r: f"{r['metrics']['kid']['mean']:.5f}" if "kid" in r["metrics"] else "-"),
+        ("class score", lambda r: f"{r['metrics']['classifier_score']['mean']:.3f}"
+         if "classifier_score" in r["metrics"] else "-"),
+        ("classes", lambda r: f"{r['metrics']['labels']['classes_covered']}/{r['metrics']['labels']['num_classes']}"
+         if "labels" in r["metrics"] else "-"),
+        ("steps", lambda r: str(r.get("checkpoint", {}).get("steps", "-"))),
+    ]
+    width = max(12, *(len(n) for n in names)) + 2
+    lines = ["".ljust(12) + "".join(n.rjust(width) for n in names)]
+    for label, cell in rows:
+        lines.append(label.ljust(12) + "".join(cell(r).rjust(width) for r in results))
+    first = results[0]
+    lines.append(f"protocol: {first['n_fake']} fake vs {first['n_real']} real ({first['split']}), evaluator "
+                 f"{first['evaluator_sha256'][:16]}")
+    return "\n".join(lines)
