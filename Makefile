@@ -25,7 +25,8 @@ demo: $(STAMP)
 		$(BIN)/gan train recipes/digits_gan.yaml --out $(DEMO_OUT); \
 	fi
 	$(BIN)/gan sample $(DEMO_OUT) --n 100 --grid 10x10 --seed 1 --out $(DEMO_OUT)/demo_samples.png
-	@echo "Look at: $(DEMO_OUT)/samples/ (grids during training), $(DEMO_OUT)/demo_samples.png, $(DEMO_OUT)/loss_curves.png"
+	$(BIN)/gan eval $(DEMO_OUT) --n 2000
+	@echo "Look at: $(DEMO_OUT)/samples/ (grids during training), $(DEMO_OUT)/demo_samples.png, $(DEMO_OUT)/loss_curves.png, $(DEMO_OUT)/eval.json"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

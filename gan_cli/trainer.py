@@ -258,7 +258,7 @@ class _Loop:
         if finite and evaluate_now:
             extra.update(self._evaluate())
         symptoms = self.health.end_epoch((row["d_loss"], row["g_loss"]), extra.get("diversity", 0.0),
-                                         extra.get("label_kl"))
+                                         int(row["step"]), extra.get("label_kl"))
         if not finite:
             symptoms = [s for s in symptoms if not s.startswith("mode collapse: sample")]
         extra["health"] = "; ".join(symptoms)

@@ -163,7 +163,7 @@ def test_a_collapsed_generator_is_flagged(tiny_recipe: Path, tmp_path: Path, mon
     monkeypatch.setattr(gan, "build_generator", ignores_its_input)
     run = tmp_path / "run"
     result = CliRunner().invoke(cli, ["train", str(tiny_recipe), "--out", str(run), "--set", "train.epochs=1",
-                                      "--set", "checkpoints.every_epochs=5"])
+                                      "--set", "checkpoints.every_epochs=5", "--set", "health.warmup_steps=0"])
     assert "warning: epoch 1: mode collapse: sample diversity 0.000" in result.output, result.output
     with (run / "metrics.csv").open() as handle:
         assert "mode collapse" in next(csv.DictReader(handle))["health"]
@@ -173,9 +173,18 @@ def test_health_monitor_flags_saturation_and_label_drift() -> None:
     monitor = HealthMonitor(HealthSpec(saturation_steps=3), real_target=0.9, real_diversity=5.0)
     for _ in range(4):
         monitor.observe_step(0.89, 0.01)
-    symptoms = monitor.end_epoch((0.1, 5.0), diversity=4.0, label_kl=0.9)
+    symptoms = monitor.end_epoch((0.1, 5.0), diversity=4.0, step=4, label_kl=0.9)
     assert any("discriminator saturated" in s and "4 consecutive" in s for s in symptoms)
     assert any("label histogram" in s for s in symptoms)
     monitor.observe_step(0.5, 0.4)
-    assert monitor.end_epoch((0.6, 0.8), diversity=4.0, label_kl=0.01) == []
-    assert monitor.end_epoch((float("nan"), 0.8), diversity=4.0) == ["non-finite losses"]
+    assert monitor.end_epoch((0.6, 0.8), diversity=4.0, step=5, label_kl=0.01) == []
+    assert monitor.end_epoch((float("nan"), 0.8), diversity=4.0, step=6) == ["non-finite losses"]
+
+
+def test_low_diversity_is_expected_at_the_start_but_not_after_a_fall() -> None:
+    monitor = HealthMonitor(HealthSpec(warmup_steps=100), real_target=0.9, real_diversity=5.0)
+    assert monitor.end_epoch((0.6, 0.8), diversity=0.5, step=10) == []  # a fresh generator
+    assert monitor.end_epoch((0.6, 0.8), diversity=4.0, step=20) == []
+    assert "mode collapse" in monitor.end_epoch((0.6, 0.8), diversity=0.5, step=30)[0]  # fell: flagged early
+    late = HealthMonitor(HealthSpec(warmup_steps=100), real_target=0.9, real_diversity=5.0)
+    assert "mode collapse" in late.end_epoch((0.6, 0.8), diversity=0.5, step=100)[0]

@@ -2,7 +2,8 @@
 
 Symptoms:
 - mode collapse: the fixed sample batch's diversity (mean pairwise pixel distance) falls below
-  ``health.diversity_ratio`` of real images', or, when the recipe evaluates during training, the
+  ``health.diversity_ratio`` of real images' (after ``health.warmup_steps``, or at any time once it had
+  been above that level: a fresh generator's samples all look alike), or, when the recipe evaluates during training, the
   evaluator's label histogram drifts from the real one (KL(real || fake) above ``health.label_kl``);
 - discriminator saturation: D(x) above 0.9 x its real target and D(G(z)) below 0.05 for
   ``health.saturation_steps`` consecutive steps (G then gets almost no gradient);
@@ -35,6 +36,7 @@ class HealthMonitor:
         self.real_diversity = real_diversity
         self.saturated_steps = 0
         self.longest_saturation = 0
+        self.was_diverse = False
 
     def observe_step(self, d_real: float, d_fake: float) -> None:
         """Count consecutive saturated steps."""
@@ -44,13 +46,14 @@ class HealthMonitor:
         else:
             self.saturated_steps = 0
 
-    def end_epoch(self, losses: tuple[float, float], diversity: float,
+    def end_epoch(self, losses: tuple[float, float], diversity: float, step: int,
                   label_kl: float | None = None) -> list[str]:
-        """Symptoms seen in the epoch just finished (empty when healthy); resets the saturation peak."""
+        """Symptoms seen in the epoch that ended at ``step`` (empty when healthy)."""
         symptoms = []
         if not all(math.isfinite(value) for value in losses):
             symptoms.append("non-finite losses")
-        if self.real_diversity > 0 and diversity < self.spec.diversity_ratio * self.real_diversity:
+        low = diversity < self.spec.diversity_ratio * self.real_diversity
+        if self.real_diversity > 0 and low and (self.was_diverse or step >= self.spec.warmup_steps):
             symptoms.append(f"mode collapse: sample diversity {diversity:.3f} is "
                             f"{100 * diversity / self.real_diversity:.0f}% of the real images' "
                             f"{self.real_diversity:.3f}")
@@ -60,4 +63,5 @@ class HealthMonitor:
             symptoms.append(f"discriminator saturated: D(x) > {0.9 * self.real_target:.2f} and D(G(z)) < "
                             f"{SATURATED_FAKE_SCORE} for {self.longest_saturation} consecutive steps")
         self.longest_saturation = 0  # a run that goes on into the next epoch is counted again there
+        self.was_diverse = self.was_diverse or not low
         return symptoms
