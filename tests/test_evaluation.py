@@ -42,8 +42,9 @@ def test_digits_evaluator_is_accurate_and_cached(digits_evaluator: Evaluator) ->
     assert digits_evaluator.model.get_layer("features").units == 128
     again = load_or_build_evaluator(DIGITS, echo=lambda line: pytest.fail(f"rebuilt: {line}"))
     assert again.sha256 == digits_evaluator.sha256
-    floor = digits_evaluator.floor(450)
-    assert floor["n"] == 450 and 0 < floor["fd"] < 20
+    floor = digits_evaluator.floor(10000, 450)
+    assert (floor["n_train"], floor["n_test"]) == (1347, 450) and 0 < floor["fd"] < 20
+    assert digits_evaluator.floor(450, 450)["fd"] > floor["fd"]  # fewer samples, more bias
 
 
 def test_scores_order_noise_worse_than_blur_worse_than_real(digits_evaluator: Evaluator) -> None:

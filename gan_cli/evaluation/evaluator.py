@@ -144,21 +144,24 @@ class Evaluator:
         """Class logits (N, classes) for a classifier; None for an autoencoder."""
         return None if self.kind != "classifier" else _batched(self.model, images, batch_size)
 
-    def floor(self, n: int) -> dict[str, Any]:
-        """Real-vs-real Fréchet distance on the features: ``n`` train images vs ``n`` test images.
+    def floor(self, n_fake: int, n_real: int) -> dict[str, Any]:
+        """Real-vs-real Fréchet distance on the features, made like an evaluation of ``n_fake`` samples
+        against ``n_real`` test images: up to ``n_fake`` train images vs ``n_real`` test images.
 
-        Computed once per (evaluator, n) and cached in ``evaluator.json``.
+        Computed once per (evaluator, sizes) and cached in ``evaluator.json``.
         """
         floors = self.info.setdefault("floors", {})
-        if str(n) not in floors:
+        key = f"{n_fake}:{n_real}"
+        if key not in floors:
             train, test = _splits(self.data_spec)
-            count = min(n, len(train.images), len(test.images))
+            count_a, count_b = min(n_fake, len(train.images)), min(n_real, len(test.images))
             rng = np.random.default_rng(0)
-            a = train.images[rng.choice(len(train.images), count, replace=False)]
-            b = test.images[rng.choice(len(test.images), count, replace=False)]
-            floors[str(n)] = {"n": count, "fd": frechet_distance(self.features(a), self.features(b))}
+            a = train.images[rng.choice(len(train.images), count_a, replace=False)]
+            b = test.images[rng.choice(len(test.images), count_b, replace=False)]
+            floors[key] = {"n_train": count_a, "n_test": count_b,
+                           "fd": frechet_distance(self.features(a), self.features(b))}
             write_atomic(self.directory / "evaluator.json", json.dumps(self.info, indent=2) + "\n")
-        return dict(floors[str(n)])
+        return dict(floors[key])
 
 
 def _batched(model: keras.Model, images: np.ndarray, batch_size: int) -> np.ndarray:
@@ -270,6 +273,7 @@ def _train(spec: DataSpec, definition: dict[str, Any], directory: Path, train: I
             "train_images": len(train.images), "test_images": len(test.images), "test_description": test.description,
             **quality, "floors": {}}
     evaluator = Evaluator(model, info, directory)
-    evaluator.floor(min(MAX_FLOOR_N, len(test.images)))  # writes evaluator.json, which marks the cache complete
+    size = min(MAX_FLOOR_N, len(test.images))
+    evaluator.floor(size, size)  # writes evaluator.json, which marks the cache complete
     echo(f"{spec.source} evaluator: " + ", ".join(f"{k} {v:.4f}" for k, v in quality.items()))
     return evaluator

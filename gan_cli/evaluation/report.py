@@ -101,7 +101,7 @@ def evaluate(fake_uint8: np.ndarray, spec: DataSpec, *, split: str, n_real: int,
     _check_shape(fake_uint8, evaluator, what)
     real = real_images(spec, split, n_real, seed)
     metrics = measure(_as_float(fake_uint8), real, evaluator, seed=seed)
-    floor = evaluator.floor(len(real))
+    floor = evaluator.floor(len(fake_uint8), len(real))
     quality = {k: evaluator.info[k] for k in ("test_accuracy", "test_mse") if k in evaluator.info}
     return {
         "tool": f"gan {__version__}",
@@ -114,7 +114,8 @@ def evaluate(fake_uint8: np.ndarray, spec: DataSpec, *, split: str, n_real: int,
         "evaluator_sha256": evaluator.sha256,
         "evaluator": {"kind": evaluator.kind, "source": spec.source, "path": str(evaluator.directory),
                       "feature_layer": "features", **quality},
-        "floor": {"fd": floor["fd"], "n": floor["n"], "how": "train split vs test split, same N, features"},
+        "floor": {"fd": floor["fd"], "n_train": floor["n_train"], "n_test": floor["n_test"],
+                  "how": "real train images (as many as the samples, or all) vs the test images, features"},
         "metrics": metrics,
     }
 
@@ -196,7 +197,8 @@ def format_result(result: dict[str, Any]) -> str:
         f"evaluator   {ev['source']} {ev['kind']} ({quality}), sha256 {result['evaluator_sha256'][:16]}",
         f"protocol    {result['n_fake']} fake vs {result['n_real']} real ({result['split']} split), "
         f"seed {result['seed']}",
-        f"FD          {m['fd']:.3f}   (floor {floor['fd']:.3f}: real train vs test, N={floor['n']})",
+        f"FD          {m['fd']:.3f}   (floor {floor['fd']:.3f}: {floor['n_train']} real train vs "
+        f"{floor['n_test']} test images)",
     ]
     if "fd_logits" in m:
         labels = m["labels"]
