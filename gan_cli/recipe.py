@@ -277,8 +277,8 @@ class HealthSpec:
                                                         "pairwise distance falls below this fraction of real images'")
     label_kl: float = _range(0.5, 0.0, doc="warn of mode collapse when KL(real || fake) of the evaluator's label "
                                            "histogram exceeds this (needs eval.every)")
-    warmup_steps: int = _range(500, 0, doc="no diversity warning before this step unless the diversity fell from "
-                                           "a healthy value (a fresh generator's samples all look alike)")
+    warmup_steps: int = _range(500, 0, doc="no mode-collapse warning before this step, unless the sample "
+                                           "diversity fell from a healthy value (fresh generators look alike)")
     saturation_steps: int = _range(200, 1, doc="warn of discriminator saturation after this many consecutive steps "
                                                "with D(x) > 0.9 x its real target and D(G(z)) < 0.05")
 

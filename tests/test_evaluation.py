@@ -171,7 +171,7 @@ def test_a_collapsed_generator_is_flagged(tiny_recipe: Path, tmp_path: Path, mon
 
 
 def test_health_monitor_flags_saturation_and_label_drift() -> None:
-    monitor = HealthMonitor(HealthSpec(saturation_steps=3), real_target=0.9, real_diversity=5.0)
+    monitor = HealthMonitor(HealthSpec(saturation_steps=3, warmup_steps=0), real_target=0.9, real_diversity=5.0)
     for _ in range(4):
         monitor.observe_step(0.89, 0.01)
     symptoms = monitor.end_epoch((0.1, 5.0), diversity=4.0, step=4, label_kl=0.9)

@@ -2,9 +2,10 @@
 
 Symptoms:
 - mode collapse: the fixed sample batch's diversity (mean pairwise pixel distance) falls below
-  ``health.diversity_ratio`` of real images' (after ``health.warmup_steps``, or at any time once it had
-  been above that level: a fresh generator's samples all look alike), or, when the recipe evaluates during training, the
-  evaluator's label histogram drifts from the real one (KL(real || fake) above ``health.label_kl``);
+  ``health.diversity_ratio`` of real images', or, when the recipe evaluates during training, the
+  evaluator's label histogram drifts from the real one (KL(real || fake) above ``health.label_kl``).
+  Both wait for ``health.warmup_steps`` (a fresh generator's samples all look alike), except that a
+  diversity that falls after having been healthy is flagged at once;
 - discriminator saturation: D(x) above 0.9 x its real target and D(G(z)) below 0.05 for
   ``health.saturation_steps`` consecutive steps (G then gets almost no gradient);
 - non-finite losses (training also stops then).
@@ -57,7 +58,7 @@ class HealthMonitor:
             symptoms.append(f"mode collapse: sample diversity {diversity:.3f} is "
                             f"{100 * diversity / self.real_diversity:.0f}% of the real images' "
                             f"{self.real_diversity:.3f}")
-        if label_kl is not None and label_kl > self.spec.label_kl:
+        if label_kl is not None and label_kl > self.spec.label_kl and step >= self.spec.warmup_steps:
             symptoms.append(f"mode collapse: label histogram KL(real||fake) {label_kl:.3f} > {self.spec.label_kl}")
         if self.longest_saturation >= self.spec.saturation_steps:
             symptoms.append(f"discriminator saturated: D(x) > {0.9 * self.real_target:.2f} and D(G(z)) < "
