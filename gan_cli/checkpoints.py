@@ -9,6 +9,7 @@ The user-facing ``generator.keras`` is exported beside it, also through a tempor
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -67,15 +68,17 @@ class CheckpointStore:
         return int(self.step.numpy())
 
 
-    def write_snapshot(self, directory: Path, step: int, generator: keras.Model) -> None:
-        """A standalone copy of the current state in ``directory`` (``ckpt`` files and ``generator.keras``),
-        replacing the previous one only once complete. Used for the best checkpoint by FD."""
+    def write_snapshot(self, directory: Path, step: int, generator: keras.Model, info: dict[str, Any]) -> None:
+        """A standalone copy of the current state in ``directory`` (``ckpt`` files, ``generator.keras`` and
+        ``info`` as ``generator.json``), replacing the previous one only once complete. Used for the best
+        checkpoint by FD."""
         self.step.assign(step)
         staging = directory.with_name(f".{directory.name}.staging")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         self._checkpoint.write(str(staging / "ckpt"))
         generator.save(staging / "generator.keras")
+        (staging / "generator.json").write_text(json.dumps(info, indent=2) + "\n")
         replace_directory(staging, directory)
 
 

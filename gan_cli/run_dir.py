@@ -10,8 +10,10 @@ A run directory is the contract between the verbs: ``gan train`` fills it, ``gan
     RUN/samples/epoch_NNNN.png   grids from one fixed latent batch
     RUN/checkpoints/         tf.train.Checkpoint files (G, D, both optimizers, counters, RNG state)
     RUN/generator.keras      the generator, exported at every checkpoint and at the end
+    RUN/generator.json       the step and epoch it was exported at
     RUN/eval.json            the latest ``gan eval`` result
-    RUN/best/                the checkpoint and generator.keras with the lowest FD during training
+    RUN/best/                the checkpoint, generator.keras and generator.json (FD, step, protocol) with the
+                             lowest FD during training
 """
 
 from __future__ import annotations
@@ -64,6 +66,11 @@ class RunDir:
     @property
     def generator(self) -> Path:
         return self.root / "generator.keras"
+
+    @property
+    def generator_info(self) -> Path:
+        """Which step ``generator.keras`` was exported at (``gan eval`` records it)."""
+        return self.root / "generator.json"
 
     @property
     def eval_json(self) -> Path:

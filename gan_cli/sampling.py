@@ -43,7 +43,7 @@ def generate(generator: keras.Model, latents: np.ndarray, batch_size: int = 256)
 
 
 def load_generator(target: str | Path) -> LoadedGenerator:
-    """Load ``RUN_DIR/generator.keras`` (with its recipe) or a ``.keras`` generator file.
+    """Load ``RUN_DIR/generator.keras`` (with its recipe), ``RUN_DIR/best`` or a ``.keras`` generator file.
 
     Models load with ``safe_mode=True`` (no Lambda bytecode).
 
@@ -52,7 +52,11 @@ def load_generator(target: str | Path) -> LoadedGenerator:
     """
     path = Path(target)
     recipe = None
-    if path.is_dir():
+    if path.is_dir() and not (path / "recipe.yaml").is_file() and (path.parent / "recipe.yaml").is_file() \
+            and (path / "generator.keras").is_file():  # RUN/best: the parent run's recipe
+        recipe = load_recipe(path.parent / "recipe.yaml")
+        path = path / "generator.keras"
+    elif path.is_dir():
         run = open_run(path)
         if not run.generator.is_file():
             raise RunDirError(f"{path}: no generator.keras yet (it is written at the first checkpoint); "

@@ -170,7 +170,7 @@ class _Loop:
     def go(self, step: int, metric_rows: list[dict[str, Any]], seconds_before: float) -> dict[str, Any]:
         started = time.perf_counter()
         last_saved = self.store.latest
-        self.best_fd = min((r["fd"] for r in metric_rows if "fd" in r), default=math.inf)
+        self.best_fd = self._previous_best()
         try:
             while step < self.total:
                 epoch = step // self.per_epoch
@@ -189,7 +189,9 @@ class _Loop:
                     self.echo(f"warning: epoch {number}: {symptom}")
                 if "fd" in row and row["fd"] < self.best_fd:
                     self.best_fd = row["fd"]
-                    self.store.write_snapshot(self.run.best, step, self.models.generator)
+                    self.store.write_snapshot(self.run.best, step, self.models.generator,
+                                              {"fd": row["fd"], "step": step, "epoch": step / self.per_epoch,
+                                               **self._eval_protocol()})
                 wrote_grid = False
                 if done or (finished_epoch and (number == 1 or number % self.recipe.sampling.every_epochs == 0)):
                     self._write_grid(step)
@@ -197,6 +199,7 @@ class _Loop:
                 if done or (finished_epoch and number % self.recipe.checkpoints.every_epochs == 0):
                     last_saved = self.store.save(step)
                     export_model(self.models.generator, self.run.generator)
+                    write_json(self.run.generator_info, {"step": step, "epoch": step / self.per_epoch})
                 if wrote_grid or done:
                     plot_loss_curves(metric_rows, self.run.loss_curves, title=self.recipe.name)
         except KeyboardInterrupt:
@@ -247,6 +250,19 @@ class _Loop:
                **{key: value / max(count, 1) for key, value in sums.items()},
                "seconds": seconds_so_far + seconds, "ms_per_step": 1000 * seconds / max(count, 1)}
         return row, step
+
+    def _eval_protocol(self) -> dict[str, Any]:
+        evaluator = self.evaluator.sha256 if self.evaluator is not None else None
+        return {"n": self.recipe.eval.n, "against": self.recipe.eval.against, "evaluator_sha256": evaluator}
+
+    def _previous_best(self) -> float:
+        """The FD of ``best/`` when resuming under the same evaluation protocol; else infinity."""
+        info_path = self.run.best / "generator.json"
+        if not info_path.is_file():
+            return math.inf
+        info = json.loads(info_path.read_text())
+        same = (info.get("n"), info.get("against")) == (self.recipe.eval.n, self.recipe.eval.against)
+        return float(info["fd"]) if same else math.inf
 
     def _inspect(self, row: dict[str, Any], evaluate_now: bool) -> dict[str, Any]:
         """Sample diversity, optional evaluation, and the health monitor's symptoms for one row."""

@@ -43,8 +43,10 @@ def test_digits_evaluator_is_accurate_and_cached(digits_evaluator: Evaluator) ->
     again = load_or_build_evaluator(DIGITS, echo=lambda line: pytest.fail(f"rebuilt: {line}"))
     assert again.sha256 == digits_evaluator.sha256
     floor = digits_evaluator.floor(10000, 450)
-    assert (floor["n_train"], floor["n_test"]) == (1347, 450) and 0 < floor["fd"] < 20
+    assert (floor["n_stand_in"], floor["n_reference"]) == (1347, 450) and 0 < floor["fd"] < 20
     assert digits_evaluator.floor(450, 450)["fd"] > floor["fd"]  # fewer samples, more bias
+    against_train = digits_evaluator.floor(10000, 1347, "train")
+    assert (against_train["n_stand_in"], against_train["n_reference"]) == (450, 1347)
 
 
 def test_scores_order_noise_worse_than_blur_worse_than_real(digits_evaluator: Evaluator) -> None:
@@ -102,7 +104,13 @@ def test_training_evaluates_and_keeps_the_best_checkpoint(trained_run: Path) -> 
     assert (trained_run / "best" / "generator.keras").is_file()
     assert list((trained_run / "best").glob("ckpt*.index"))
     summary = json.loads((trained_run / "summary.json").read_text())
-    assert summary["best"]["fd"] == pytest.approx(min(float(r["fd"]) for r in rows))
+    best_row = min(rows, key=lambda r: float(r["fd"]))
+    assert summary["best"]["fd"] == pytest.approx(float(best_row["fd"]))
+    info = json.loads((trained_run / "best" / "generator.json").read_text())
+    assert info["step"] == int(best_row["step"]) and info["n"] == 200 and info["against"] == "test"
+    code, output = invoke("eval", trained_run / "best", "--n", "200", "--json")
+    assert code == 0, output
+    assert json.loads(output)["checkpoint"]["step"] == info["step"]
 
 
 def test_gan_eval_writes_eval_json_with_its_protocol(trained_run: Path) -> None:
@@ -113,6 +121,7 @@ def test_gan_eval_writes_eval_json_with_its_protocol(trained_run: Path) -> None:
     for key in ("n_fake", "n_real", "split", "seed", "evaluator_sha256", "floor", "tool", "checkpoint", "metrics"):
         assert key in result, key
     assert (result["n_fake"], result["n_real"], result["split"]) == (300, 300, "test")
+    assert result["checkpoint"]["step"] == 16  # from generator.json beside generator.keras
     assert result["evaluator"]["test_accuracy"] >= 0.97
     for key in ("fd", "fd_logits", "kid", "classifier_score", "labels", "prdc"):
         assert key in result["metrics"], key
@@ -135,7 +144,7 @@ def test_eval_samples_from_anywhere(tmp_path: Path, digits_evaluator: Evaluator)
     np.savez(tmp_path / "bad.npz", x=real.astype(np.float32))
     code, output = invoke("eval", "--samples", tmp_path / "bad.npz", "--source", "digits")
     assert code != 0 and "uint8" in output
-    np.savez(tmp_path / "shape.npz", x=np.zeros((5, 28, 28, 1), np.uint8))
+    np.savez(tmp_path / "shape.npz", x=np.zeros((20, 28, 28, 1), np.uint8))
     code, output = invoke("eval", "--samples", tmp_path / "shape.npz", "--source", "digits")
     assert code != 0 and "expects (8, 8, 1)" in output
 
@@ -189,3 +198,49 @@ def test_low_diversity_is_expected_at_the_start_but_not_after_a_fall() -> None:
     assert "mode collapse" in monitor.end_epoch((0.6, 0.8), diversity=0.5, step=30)[0]  # fell: flagged early
     late = HealthMonitor(HealthSpec(warmup_steps=100), real_target=0.9, real_diversity=5.0)
     assert "mode collapse" in late.end_epoch((0.6, 0.8), diversity=0.5, step=100)[0]
+
+
+def test_against_train_reports_a_matching_floor(trained_run: Path) -> None:
+    code, output = invoke("eval", trained_run, "--n", "300", "--against", "train", "--json")
+    assert code == 0, output
+    result = json.loads(output)
+    assert result["split"] == "train" and result["floor"]["against"] == "train"
+    assert result["floor"]["n_reference"] == result["n_real"] == 300
+
+
+def test_source_without_test_split_holds_out_part_of_train(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gan_cli.data import load_images
+
+    monkeypatch.setenv("GAN_CACHE_DIR", str(tmp_path / "cache"))
+    digits = load_images(DataSpec(source="digits"))
+    assert digits.labels is not None
+    images = ((digits.images[:600] + 1) * 127.5).round().astype(np.uint8)
+    np.savez(tmp_path / "d.npz", x=images, y=digits.labels[:600])  # keys x/y: no test split of its own
+    spec = DataSpec(source="npz", path=str(tmp_path / "d.npz"))
+    evaluator = load_or_build_evaluator(spec, echo=lambda _: None, progress=False)
+    assert (evaluator.info["train_images"], evaluator.info["test_images"]) == (540, 60)
+    assert 0.9 < evaluator.info["test_accuracy"]
+    np.savez(tmp_path / "s.npz", x=images[:50])
+    code, output = invoke("eval", "--samples", tmp_path / "s.npz", "--source", "npz", "--data-path",
+                          tmp_path / "d.npz", "--n", "50")
+    assert code == 0, output
+    assert "50 fake vs 50 real (test split)" in output
+
+
+def test_changed_data_behind_the_same_path_gets_a_new_evaluator(tmp_path: Path) -> None:
+    from gan_cli.evaluation.evaluator import evaluator_directory
+
+    np.savez(tmp_path / "d.npz", x=np.zeros((20, 8, 8, 1), np.uint8))
+    spec = DataSpec(source="npz", path=str(tmp_path / "d.npz"))
+    before = evaluator_directory(spec, {"v": 1})
+    np.savez(tmp_path / "d.npz", x=np.ones((21, 8, 8, 1), np.uint8))
+    assert evaluator_directory(spec, {"v": 1}) != before
+
+
+def test_too_few_samples_and_bad_results_are_clear_errors(tmp_path: Path, digits_evaluator: Evaluator) -> None:
+    np.savez(tmp_path / "few.npz", x=np.zeros((3, 8, 8, 1), np.uint8))
+    code, output = invoke("eval", "--samples", tmp_path / "few.npz", "--source", "digits")
+    assert code != 0 and "at least 10" in output and "Traceback" not in output
+    (tmp_path / "bad.json").write_text("{}")
+    code, output = invoke("eval", "--compare", tmp_path / "bad.json", tmp_path / "bad.json")
+    assert code != 0 and "not a gan eval result" in output

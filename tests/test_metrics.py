@@ -95,6 +95,24 @@ def test_frechet_distance_survives_singular_covariances() -> None:
     assert np.isfinite(frechet_distance(a, b)) and frechet_distance(a, b) > 0
 
 
+def test_frechet_distance_is_finite_for_few_rows_of_dead_relu_features() -> None:
+    rng = np.random.default_rng(0)
+    def features(n: int) -> np.ndarray:
+        values = np.maximum(rng.normal(size=(n, 128)), 0.0)
+        values[:, :40] = 0.0  # units that never fire
+        return values
+    a, b = features(20), features(20)
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-8)
+    assert np.isfinite(frechet_distance(a, b)) and frechet_distance(a, b) > 0
+    assert frechet_distance(a, b + 3.0) > frechet_distance(a, b)
+
+
+def test_kid_subsets_differ_so_small_sets_get_a_real_std() -> None:
+    rng = np.random.default_rng(1)
+    result = kernel_distance(rng.normal(size=(400, 8)), rng.normal(size=(400, 8)), subsets=20)
+    assert result["subset_size"] == 200 and result["std"] > 0
+
+
 def test_frechet_distance_rejects_mismatched_shapes() -> None:
     with pytest.raises(ValueError, match="feature sizes differ"):
         frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))
@@ -116,7 +134,7 @@ def test_kernel_distance_caps_subset_size_and_is_seeded() -> None:
     rng = np.random.default_rng(7)
     real, fake = _gaussian(rng, 60, 4), _gaussian(rng, 80, 4)
     first = kernel_distance(real, fake, subsets=5, subset_size=1000, seed=1)
-    assert first["subset_size"] == 60
+    assert first["subset_size"] == 30
     assert first == kernel_distance(real, fake, subsets=5, subset_size=1000, seed=1)
 
 

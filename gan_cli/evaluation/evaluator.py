@@ -49,9 +49,22 @@ def cache_root() -> Path:
 
 
 def data_identity(spec: DataSpec) -> dict[str, Any]:
-    """The data-section fields that decide which images an evaluator learns (not split or limit)."""
-    return {"source": spec.source, "path": spec.path, "x_key": spec.x_key, "y_key": spec.y_key,
+    """The data-section fields that decide which images an evaluator learns (not split or limit), with
+    ``path`` made absolute."""
+    path = str(Path(spec.path).expanduser().resolve()) if spec.path else None
+    return {"source": spec.source, "path": path, "x_key": spec.x_key, "y_key": spec.y_key,
             "image_size": list(spec.image_size) if spec.image_size else None, "channels": spec.channels}
+
+
+def _fingerprint(path: str | None) -> list[Any] | None:
+    """Size and modification time of a data file, or of every file under a data folder, so an evaluator
+    is rebuilt when the data behind the same path changes."""
+    if not path:
+        return None
+    root = Path(path)
+    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+    return [[str(f.relative_to(root)) if f != root else f.name, f.stat().st_size, f.stat().st_mtime_ns]
+            for f in files]
 
 
 def evaluator_definition(image_shape: tuple[int, int, int], num_classes: int | None, num_train: int) -> dict[str, Any]:
@@ -144,21 +157,23 @@ class Evaluator:
         """Class logits (N, classes) for a classifier; None for an autoencoder."""
         return None if self.kind != "classifier" else _batched(self.model, images, batch_size)
 
-    def floor(self, n_fake: int, n_real: int) -> dict[str, Any]:
+    def floor(self, n_fake: int, n_real: int, against: str = "test") -> dict[str, Any]:
         """Real-vs-real Fréchet distance on the features, made like an evaluation of ``n_fake`` samples
-        against ``n_real`` test images: up to ``n_fake`` train images vs ``n_real`` test images.
+        against ``n_real`` images of the ``against`` split: real images of the *other* split stand in
+        for the samples (as many as there are samples, or all of them).
 
-        Computed once per (evaluator, sizes) and cached in ``evaluator.json``.
+        Computed once per (evaluator, sizes, split) and cached in ``evaluator.json``.
         """
         floors = self.info.setdefault("floors", {})
-        key = f"{n_fake}:{n_real}"
+        key = f"{n_fake}:{n_real}:{against}"
         if key not in floors:
-            train, test = _splits(self.data_spec)
-            count_a, count_b = min(n_fake, len(train.images)), min(n_real, len(test.images))
+            train, test = data_splits(self.data_spec)
+            stand_in, reference = (train, test) if against == "test" else (test, train)
+            count_a, count_b = min(n_fake, len(stand_in.images)), min(n_real, len(reference.images))
             rng = np.random.default_rng(0)
-            a = train.images[rng.choice(len(train.images), count_a, replace=False)]
-            b = test.images[rng.choice(len(test.images), count_b, replace=False)]
-            floors[key] = {"n_train": count_a, "n_test": count_b,
+            a = stand_in.images[rng.choice(len(stand_in.images), count_a, replace=False)]
+            b = reference.images[rng.choice(len(reference.images), count_b, replace=False)]
+            floors[key] = {"n_stand_in": count_a, "n_reference": count_b, "against": against,
                            "fd": frechet_distance(self.features(a), self.features(b))}
             write_atomic(self.directory / "evaluator.json", json.dumps(self.info, indent=2) + "\n")
         return dict(floors[key])
@@ -170,13 +185,18 @@ def _batched(model: keras.Model, images: np.ndarray, batch_size: int) -> np.ndar
     return np.concatenate(outputs, axis=0) if outputs else np.zeros((0, 0))
 
 
-def _splits(spec: DataSpec) -> tuple[ImageSet, ImageSet]:
-    """Train and held-out images of a data set: its test split, or the last 10% of train when it has none."""
+def data_splits(spec: DataSpec) -> tuple[ImageSet, ImageSet]:
+    """Train and held-out images of a data set: its test split, or a fixed random 10% of train when it
+    has none (including sources whose "test" split falls back to the training images themselves)."""
     spec = dataclasses.replace(spec, split="train", limit=None)
     train = load_images(spec)
     try:
-        test = load_images(dataclasses.replace(spec, split="test"))
+        test: ImageSet | None = load_images(dataclasses.replace(spec, split="test"))
     except DataError:
+        test = None
+    if test is not None and test.images.shape == train.images.shape and np.array_equal(test.images, train.images):
+        test = None
+    if test is None:
         order = np.random.default_rng(0).permutation(len(train.images))
         cut = max(1, int(round(len(order) * HOLDOUT_FRACTION)))
         held, kept = order[:cut], order[cut:]
@@ -189,7 +209,9 @@ def _splits(spec: DataSpec) -> tuple[ImageSet, ImageSet]:
 
 def evaluator_directory(spec: DataSpec, definition: dict[str, Any]) -> Path:
     """Where the evaluator for this data set and definition is cached."""
-    key = json.dumps({"data": data_identity(spec), "definition": definition}, sort_keys=True)
+    identity = data_identity(spec)
+    key = json.dumps({"data": identity, "files": _fingerprint(identity["path"]), "definition": definition},
+                     sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return cache_root() / "evaluators" / f"{spec.source}-{digest}"
 
@@ -202,7 +224,7 @@ def load_or_build_evaluator(spec: DataSpec, echo: Callable[[str], None] = print,
         DataError: the data set cannot be loaded.
         GanError: a cached evaluator file is damaged (rebuild it with ``gan eval --build-evaluator``).
     """
-    train, test = _splits(spec)
+    train, test = data_splits(spec)
     labelled = train.labels is not None and test.labels is not None
     num_classes = int(max(train.labels.max(), test.labels.max()) + 1) if labelled else None  # type: ignore[union-attr]
     definition = evaluator_definition(train.image_shape, num_classes, len(train.images))
@@ -274,6 +296,6 @@ def _train(spec: DataSpec, definition: dict[str, Any], directory: Path, train: I
             **quality, "floors": {}}
     evaluator = Evaluator(model, info, directory)
     size = min(MAX_FLOOR_N, len(test.images))
-    evaluator.floor(size, size)  # writes evaluator.json, which marks the cache complete
+    evaluator.floor(size, size, "test")  # writes evaluator.json, which marks the cache complete
     echo(f"{spec.source} evaluator: " + ", ".join(f"{k} {v:.4f}" for k, v in quality.items()))
     return evaluator

@@ -7,11 +7,9 @@ the features and probabilities come from an evaluator classifier elsewhere.
 
 from __future__ import annotations
 
-import warnings
 from typing import TypedDict
 
 import numpy as np
-import scipy.linalg
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial.distance import pdist
 from sklearn.neighbors import NearestNeighbors
@@ -78,51 +76,37 @@ def feature_statistics(features: ArrayLike) -> tuple[FloatArray, FloatArray]:
     return rows.mean(axis=0), np.atleast_2d(np.cov(rows, rowvar=False))
 
 
-def frechet_distance_from_statistics(
-    mu1: ArrayLike, sigma1: ArrayLike, mu2: ArrayLike, sigma2: ArrayLike, eps: float = 1e-6
-) -> float:
-    """Fréchet distance between two Gaussians: ||mu1 - mu2||² + Tr(S1 + S2 - 2 sqrt(S1 S2)).
+def frechet_distance_from_statistics(mu1: ArrayLike, sigma1: ArrayLike, mu2: ArrayLike, sigma2: ArrayLike) -> float:
+    """Fréchet distance between two Gaussians: ||mu1 - mu2||² + Tr(S1) + Tr(S2) - 2 Tr sqrt(S1 S2).
 
-    When the square root of ``S1 S2`` is not finite (nearly singular covariances), ``eps`` is added
-    to the diagonal of both covariances inside the square root and it is taken again. A negligible
-    imaginary part of the square root (rounding) is dropped, and a slightly negative result is
-    returned as 0.
+    The trace of the matrix square root is computed in its symmetric form,
+    Tr sqrt(S1^½ S2 S1^½) = sum of the square roots of that PSD matrix's eigenvalues (``eigh``, with
+    rounding-level negative eigenvalues clipped to 0). Unlike ``sqrtm(S1 @ S2)`` this stays real and
+    finite for singular covariances, which small samples and dead ReLU features produce.
 
     Args:
         mu1: (D,) mean of the first Gaussian.
         sigma1: (D, D) covariance of the first Gaussian.
         mu2: (D,) mean of the second Gaussian.
         sigma2: (D, D) covariance of the second Gaussian.
-        eps: diagonal offset used for the retry.
 
     Returns:
         The distance, >= 0.
 
     Raises:
-        ValueError: if the shapes disagree, or the square root has a large imaginary part.
+        ValueError: if the shapes disagree.
     """
     m1, m2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
     s1, s2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
     dim = m1.shape[0]
     if m1.shape != (dim,) or m2.shape != (dim,) or s1.shape != (dim, dim) or s2.shape != (dim, dim):
         raise ValueError(f"inconsistent shapes: mu1 {m1.shape}, sigma1 {s1.shape}, mu2 {m2.shape}, sigma2 {s2.shape}")
-    with warnings.catch_warnings():
-        # sqrtm warns on (nearly) singular input; the finiteness check below decides what to do.
-        warnings.simplefilter("ignore")
-        root = np.asarray(scipy.linalg.sqrtm(s1 @ s2))
-        if not np.isfinite(root).all():
-            offset = eps * np.eye(dim)
-            root = np.asarray(scipy.linalg.sqrtm((s1 + offset) @ (s2 + offset)))
-    if not np.isfinite(root).all():
-        raise ValueError("the square root of the covariance product is not finite")
-    if np.iscomplexobj(root):
-        scale = max(1.0, float(np.abs(root.real).max()))
-        largest = float(np.abs(root.imag).max())
-        if largest > 1e-3 * scale:
-            raise ValueError(f"the square root of the covariance product has a large imaginary part ({largest:.3g})")
-        root = root.real
+    values, vectors = np.linalg.eigh((s1 + s1.T) / 2)
+    root1 = (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+    middle = root1 @ s2 @ root1
+    trace_root = float(np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0.0, None)).sum())
     diff = m1 - m2
-    value = float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * np.trace(root))
+    value = float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * trace_root)
     return max(value, 0.0)
 
 
@@ -164,8 +148,9 @@ def kernel_distance(
 ) -> dict[str, float]:
     """Kernel distance (KID): unbiased MMD² with a cubic polynomial kernel, averaged over subsets.
 
-    Each subset draws ``min(subset_size, len(real), len(fake))`` rows from each set without
-    replacement, using ``numpy.random.default_rng(seed)``.
+    Each subset draws ``min(subset_size, len(real) // 2, len(fake) // 2)`` rows from each set without
+    replacement, using ``numpy.random.default_rng(seed)``; at most half of each set, so that subsets
+    differ and the standard deviation says something even for small sets.
 
     Args:
         real: (N, D) features of real images.
@@ -186,7 +171,7 @@ def kernel_distance(
     _same_width(x, y)
     if subsets < 1 or subset_size < 2:
         raise ValueError(f"need subsets >= 1 and subset_size >= 2, got {subsets} and {subset_size}")
-    size = min(subset_size, len(x), len(y))
+    size = max(2, min(subset_size, len(x) // 2, len(y) // 2))
     rng = np.random.default_rng(seed)
     estimates = []
     for _ in range(subsets):

@@ -7,7 +7,6 @@ numbers are only compared when they were made the same way.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import json
 from collections.abc import Callable, Sequence
@@ -18,9 +17,8 @@ import numpy as np
 from scipy.special import softmax
 
 from gan_cli import __version__
-from gan_cli.data import load_images
 from gan_cli.errors import GanError
-from gan_cli.evaluation.evaluator import Evaluator, load_or_build_evaluator
+from gan_cli.evaluation.evaluator import Evaluator, data_splits, load_or_build_evaluator
 from gan_cli.evaluation.metrics import (
     classes_covered,
     classifier_score,
@@ -35,6 +33,8 @@ from gan_cli.recipe import DataSpec
 from gan_cli.run_dir import RunDir
 from gan_cli.sampling import generate, latent_batch, load_generator
 
+#: Fewer samples than this are refused (the covariances behind FD need many more to mean much).
+MIN_IMAGES = 10
 #: The keys that must match for two results to be comparable.
 PROTOCOL_KEYS = ("evaluator_sha256", "n_fake", "n_real", "split")
 
@@ -77,8 +77,13 @@ def measure(fake: np.ndarray, real: np.ndarray, evaluator: Evaluator, *, seed: i
 
 
 def real_images(spec: DataSpec, split: str, count: int, seed: int) -> np.ndarray:
-    """Up to ``count`` real images of a split, drawn without replacement with ``seed``."""
-    images = load_images(dataclasses.replace(spec, split=split, limit=None)).images  # type: ignore[arg-type]
+    """Up to ``count`` real images of a split, drawn without replacement with ``seed``.
+
+    The splits are the evaluator's (``data_splits``): a source without its own test split gets the
+    same fixed held-out part of train that the evaluator was checked on.
+    """
+    train, test = data_splits(spec)
+    images = test.images if split == "test" else train.images
     if count >= len(images):
         return images
     return images[np.random.default_rng(seed).choice(len(images), count, replace=False)]
@@ -97,11 +102,14 @@ def _check_shape(fake: np.ndarray, evaluator: Evaluator, what: str) -> None:
 def evaluate(fake_uint8: np.ndarray, spec: DataSpec, *, split: str, n_real: int, seed: int, what: str,
              echo: Callable[[str], None] = print, progress: bool | None = None) -> dict[str, Any]:
     """The full result for uint8 fake images (N, H, W, C) against a data set: metrics plus protocol."""
+    if len(fake_uint8) < MIN_IMAGES:
+        raise GanError(f"{what}: {len(fake_uint8)} images; measuring needs at least {MIN_IMAGES} (and FD is "
+                       "biased well above that: use thousands when you can)")
     evaluator = load_or_build_evaluator(spec, echo=echo, progress=progress)
     _check_shape(fake_uint8, evaluator, what)
     real = real_images(spec, split, n_real, seed)
     metrics = measure(_as_float(fake_uint8), real, evaluator, seed=seed)
-    floor = evaluator.floor(len(fake_uint8), len(real))
+    floor = evaluator.floor(len(fake_uint8), len(real), split)
     quality = {k: evaluator.info[k] for k in ("test_accuracy", "test_mse") if k in evaluator.info}
     return {
         "tool": f"gan {__version__}",
@@ -114,8 +122,8 @@ def evaluate(fake_uint8: np.ndarray, spec: DataSpec, *, split: str, n_real: int,
         "evaluator_sha256": evaluator.sha256,
         "evaluator": {"kind": evaluator.kind, "source": spec.source, "path": str(evaluator.directory),
                       "feature_layer": "features", **quality},
-        "floor": {"fd": floor["fd"], "n_train": floor["n_train"], "n_test": floor["n_test"],
-                  "how": "real train images (as many as the samples, or all) vs the test images, features"},
+        "floor": {**floor, "how": "FD of real images of the other split (as many as the samples, or all) "
+                                  f"against the same {len(real)} {split} images"},
         "metrics": metrics,
     }
 
@@ -135,11 +143,11 @@ def evaluate_generator(target: str | Path, *, n: int, seed: int, split: str, sou
     fake = generate(loaded.model, latent_batch(n, loaded.latent_dim, seed))
     result = evaluate(fake, spec, split=split, n_real=n, seed=seed, what=str(loaded.source), echo=echo,
                       progress=progress)
-    run = RunDir(Path(target)) if Path(target).is_dir() else None
+    sidecar = loaded.source.with_suffix(".json")
+    result["checkpoint"] = {"generator": str(loaded.source),
+                            **(json.loads(sidecar.read_text()) if sidecar.is_file() else {})}
+    run = RunDir(Path(target)) if Path(target).is_dir() and (Path(target) / "recipe.yaml").is_file() else None
     if run is not None:
-        summary = json.loads(run.summary.read_text()) if run.summary.is_file() else {}
-        result["checkpoint"] = {"generator": str(loaded.source), "steps": summary.get("steps"),
-                                "epochs": summary.get("epochs")}
         write_atomic(run.eval_json, json.dumps(result, indent=2) + "\n")
     return result
 
@@ -174,7 +182,15 @@ def load_result(target: str | Path) -> dict[str, Any]:
     path = RunDir(path).eval_json if path.is_dir() else path
     if not path.is_file():
         raise GanError(f"{path}: no evaluation result; run gan eval {target} first")
-    return dict(json.loads(path.read_text()))
+    try:
+        result = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError):
+        raise GanError(f"{path}: not a gan eval result (invalid JSON)") from None
+    missing = [k for k in ("metrics", "floor", "evaluator", *PROTOCOL_KEYS) if not isinstance(result, dict)
+               or k not in result]
+    if missing:
+        raise GanError(f"{path}: not a gan eval result (missing {', '.join(missing)})")
+    return dict(result)
 
 
 def protocol_differences(results: Sequence[dict[str, Any]]) -> list[str]:
@@ -197,8 +213,8 @@ def format_result(result: dict[str, Any]) -> str:
         f"evaluator   {ev['source']} {ev['kind']} ({quality}), sha256 {result['evaluator_sha256'][:16]}",
         f"protocol    {result['n_fake']} fake vs {result['n_real']} real ({result['split']} split), "
         f"seed {result['seed']}",
-        f"FD          {m['fd']:.3f}   (floor {floor['fd']:.3f}: {floor['n_train']} real train vs "
-        f"{floor['n_test']} test images)",
+        f"FD          {m['fd']:.3f}   (floor {floor['fd']:.3f}: {floor['n_stand_in']} real "
+        f"{'train' if result['split'] == 'test' else 'test'} vs {floor['n_reference']} {result['split']} images)",
     ]
     if "fd_logits" in m:
         labels = m["labels"]
