@@ -1,43 +1,78 @@
-"""Adversarial losses by recipe name, the targets they train towards, and D's score metrics."""
+"""Adversarial losses by recipe name, the targets they train towards, D's score metrics, and the
+gradient penalty (WGAN-GP).
+
+Every loss is written as a Keras loss on (target, score), so D and the combined model are compiled
+and trained with ``train_on_batch`` exactly as the tutorial does; only the targets change:
+
+=============  ===========================  ==========  ==========  ==========
+name           loss(target y, score s)      real y      fake y      G's y
+=============  ===========================  ==========  ==========  ==========
+bce            binary cross-entropy          1 - smooth  0           1
+least_squares  mean (s - y)²  (LSGAN)        1 - smooth  0           1
+wasserstein    mean y·s  (WGAN critic)       -1          +1          -1
+hinge          D: mean max(0, 1 - y·s)       +1          -1          -1 (G: mean y·s)
+=============  ===========================  ==========  ==========  ==========
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import keras
+import tensorflow as tf
 from keras import ops
 
 from gan_cli.recipe import LossSpec
 
 
-def adversarial_loss(spec: LossSpec, output_activation: str) -> keras.losses.Loss:
-    """The loss both compiled models use.
+def wasserstein(y_true: Any, y_pred: Any) -> Any:
+    """Mean of target x score: with targets -1 (real) and +1 (fake) the critic's loss
+    E[D(G(z))] - E[D(x)]; with target -1 for G, the generator's loss -E[D(G(z))]."""
+    return ops.mean(ops.cast(y_true, y_pred.dtype) * y_pred, axis=-1)
 
-    ``bce`` on a discriminator with a linear output reads its scores as logits
-    (``from_logits=True``), which is the numerically stable form; with a sigmoid output it reads
-    probabilities, as the tutorial does. ``least_squares`` is the LSGAN loss (mean squared error to
-    the targets).
+
+@dataclass(frozen=True)
+class Adversarial:
+    """The losses and targets of one adversarial objective."""
+
+    d_loss: Any
+    g_loss: Any
+    real_target: float
+    fake_target: float
+    g_target: float
+    probabilities: bool  # True when D's scores read as probabilities (after a sigmoid for logits)
+
+
+def adversarial(spec: LossSpec, output_activation: str) -> Adversarial:
+    """The objective a recipe's ``loss`` section names.
+
+    ``bce`` on a discriminator with a linear output reads its scores as logits (``from_logits=True``),
+    the numerically stable form; with a sigmoid output it reads probabilities, as the tutorial does.
     """
-    losses = {
-        "bce": lambda: keras.losses.BinaryCrossentropy(from_logits=output_activation == "linear"),
-        "least_squares": lambda: keras.losses.MeanSquaredError(),
-    }
-    return losses[spec.name]()
-
-
-def real_target(spec: LossSpec) -> float:
-    """The discriminator's target for real images: 1 - label_smoothing (one-sided smoothing)."""
-    return 1.0 - spec.label_smoothing
+    smooth_real = 1.0 - spec.label_smoothing
+    if spec.name == "bce":
+        bce = keras.losses.BinaryCrossentropy(from_logits=output_activation == "linear")
+        return Adversarial(bce, bce, smooth_real, 0.0, 1.0, probabilities=True)
+    if spec.name == "least_squares":
+        mse = keras.losses.MeanSquaredError()
+        return Adversarial(mse, mse, smooth_real, 0.0, 1.0, probabilities=False)
+    if spec.name == "wasserstein":
+        return Adversarial(wasserstein, wasserstein, -1.0, 1.0, -1.0, probabilities=False)
+    return Adversarial(keras.losses.Hinge(), wasserstein, 1.0, -1.0, -1.0, probabilities=False)
 
 
 class MeanScore(keras.metrics.Metric):
-    """Mean discriminator score over the real (``real=True``) or fake half of a labelled batch.
+    """Mean discriminator score over the real (``real=True``) or fake part of a labelled batch.
 
-    Real examples are those with a target above 0 (fakes are labelled 0). With ``logits=True`` the
-    scores are passed through a sigmoid first, so the metric reads as a probability, D(x) or D(G(z)).
+    Real examples are those whose target equals ``real_target``. With ``logits=True`` the scores pass
+    through a sigmoid first, so the metric reads as a probability, D(x) or D(G(z)).
     """
 
-    def __init__(self, real: bool, logits: bool = False, name: str | None = None) -> None:
+    def __init__(self, real: bool, real_target: float, logits: bool = False, name: str | None = None) -> None:
         super().__init__(name=name or ("real_score" if real else "fake_score"))
         self.real = real
+        self.real_target = real_target
         self.logits = logits
         self.total = self.add_variable(shape=(), initializer="zeros", name="total")
         self.count = self.add_variable(shape=(), initializer="zeros", name="count")
@@ -45,8 +80,8 @@ class MeanScore(keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):  # type: ignore[no-untyped-def]
         scores = ops.sigmoid(y_pred) if self.logits else y_pred
         scores = ops.reshape(ops.cast(scores, "float32"), (-1,))
-        targets = ops.reshape(ops.cast(y_true, "float32"), (-1,))
-        mask = ops.cast(targets > 0, "float32") if self.real else ops.cast(targets <= 0, "float32")
+        is_real = ops.abs(ops.reshape(ops.cast(y_true, "float32"), (-1,)) - self.real_target) < 1e-6
+        mask = ops.cast(is_real if self.real else ops.logical_not(is_real), "float32")
         self.total.assign_add(ops.sum(scores * mask))
         self.count.assign_add(ops.sum(mask))
 
@@ -56,3 +91,43 @@ class MeanScore(keras.metrics.Metric):
     def reset_state(self) -> None:
         self.total.assign(0.0)
         self.count.assign(0.0)
+
+
+#: Added under the square root so the norm's gradient stays finite where D's gradient is 0.
+NORM_EPSILON = 1e-12
+
+
+class GradientNorm(keras.layers.Layer):
+    """||∇ₓ D(x)||₂ per example, for the WGAN-GP penalty; D's weights are shared, not copied.
+
+    Used inside D's compiled update model, so the penalty is just another output with the loss
+    (norm - 1)² (``penalty_loss``) and the weight λ.
+    """
+
+    def __init__(self, critic: keras.Model, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.critic = critic
+
+    def call(self, images: Any, training: bool | None = None) -> Any:
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            scores = self.critic(images, training=training)
+        gradients = tape.gradient(scores, images)
+        squared = tf.reduce_sum(tf.reshape(tf.square(gradients), (tf.shape(gradients)[0], -1)), axis=1)
+        return tf.sqrt(squared + NORM_EPSILON)[:, None]
+
+    def compute_output_shape(self, input_shape: Any) -> tuple[Any, int]:
+        return (input_shape[0], 1)
+
+
+def penalty_loss(y_true: Any, norm: Any) -> Any:
+    """(||∇D|| - 1)², the two-sided penalty of Gulrajani et al. 2017 (targets are ignored)."""
+    return ops.mean(ops.square(norm - 1.0), axis=-1)
+
+
+def interpolate(real: tf.Tensor, fake: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """Random points on the lines between real and fake images: one weight per example, uniform in
+    [0, 1] (not normal, as some public examples have it), drawn statelessly from ``seed``."""
+    shape = tf.concat([tf.shape(real)[:1], tf.ones(tf.rank(real) - 1, tf.int32)], axis=0)
+    weight = tf.random.stateless_uniform(shape, seed=seed, minval=0.0, maxval=1.0)
+    return weight * real + (1.0 - weight) * fake

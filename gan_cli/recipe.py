@@ -29,7 +29,7 @@ from gan_cli.errors import RecipeError
 DataSource = Literal["digits", "mnist", "fashion_mnist", "cifar10", "npz", "idx", "folder"]
 Architecture = Literal["mlp", "dcgan", "layers"]
 ActivationName = Literal["leaky_relu", "relu", "elu", "tanh", "sigmoid", "linear"]
-LossName = Literal["bce", "least_squares"]
+LossName = Literal["bce", "least_squares", "wasserstein", "hinge"]
 OptimizerName = Literal["adam", "rmsprop", "sgd"]
 FamilyName = Literal["gan"]
 
@@ -174,6 +174,7 @@ class NetSpec:
                                                         "null = Keras default (glorot_uniform)")
     kernel_stddev_layers: Literal["first", "all"] = _doc("first", "which layers get kernel_stddev")
     output_activation: ActivationName = _doc("sigmoid", "activation of the output layer")
+    spectral_norm: bool = _doc(False, "wrap every Dense/Conv kernel in keras.layers.SpectralNormalization")
     layers: tuple[LayerSpec, ...] | None = _doc(None, "explicit layer list (architecture: layers)")
 
 
@@ -192,15 +193,20 @@ class DiscriminatorSpec(NetSpec):
     """The discriminator D: image -> probability that it is real."""
 
     dropout: float = _range(0.3, 0.0, 1.0, high_open=True, doc="dropout rate after each hidden layer")
+    clip_value: float | None = _range(None, 0.0, doc="WGAN weight clipping: after each update every D weight "
+                                                     "is clipped to [-c, c]; null = off")
 
 
 @dataclass(frozen=True)
 class LossSpec:
     """The adversarial loss both compiled models use."""
 
-    name: LossName = _doc("bce", "bce (binary cross-entropy) or least_squares")
+    name: LossName = _doc("bce", "bce (binary cross-entropy), least_squares (LSGAN), wasserstein (WGAN critic) "
+                                 "or hinge (SNGAN)")
     label_smoothing: float = _range(0.1, 0.0, 0.5, doc="one-sided: real targets are "
-                                                       "1 - label_smoothing, fake targets stay 0")
+                                                       "1 - label_smoothing, fake targets stay 0 (bce, least_squares)")
+    gradient_penalty: float = _range(0.0, 0.0, doc="WGAN-GP weight λ of (||∇D(x̂)|| - 1)² at random "
+                                                   "interpolates of real and fake images; 0 = off")
 
 
 @dataclass(frozen=True)
@@ -237,6 +243,8 @@ class TrainSpec:
     epochs: int = _range(400, 1, doc="number of epochs (an epoch is N // batch_size steps)")
     steps: int | None = _range(None, 1, doc="optional cap on the total number of steps")
     batch_size: int = _range(128, 1, doc="real images per step (D sees as many fakes too)")
+    d_steps: int = _range(1, 1, doc="discriminator (critic) updates per generator update, each on its own "
+                                    "real batch (WGAN's n_critic); an epoch is N // (batch_size x d_steps) steps")
     batch_selection: Literal["random", "shuffle"] = _doc(
         "random", "random: indices drawn with replacement each step (the tutorial); "
                   "shuffle: a new permutation each epoch")
@@ -552,6 +560,13 @@ def _convert_section(cls: type, raw: Any, path: str, ctx: _Context) -> Any:
             raise ctx.fail(key, f"missing; {fld.metadata.get('doc', 'required')}")
     if cls is OptimizerSpec:
         _check_optimizer_params(values, raw, path, ctx)
+    if cls is LossSpec and values.get("name") in ("wasserstein", "hinge"):
+        smoothing = values.get("label_smoothing", 0.0)
+        set_with_name = ctx.origins.rank_of(f"{path}label_smoothing") >= ctx.origins.rank_of(f"{path}name")
+        if smoothing and "label_smoothing" in raw and set_with_name:
+            raise ctx.fail(f"{path}label_smoothing", f"does not apply to {values['name']} (its targets are ±1); "
+                                                     "remove it or set it to 0")
+        values["label_smoothing"] = 0.0
     if issubclass(cls, NetSpec) and values.get("layers") and values.get("architecture", "mlp") != "layers":
         raise ctx.fail(f"{path}layers", "is only used with architecture: layers; set "
                                         f"{path}architecture: layers, or remove {path}layers")

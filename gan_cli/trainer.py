@@ -38,6 +38,8 @@ from gan_cli.recipe import Recipe, TrainSpec, dump_recipe
 from gan_cli.run_dir import RunDir, read_metrics, write_json, write_metrics
 from gan_cli.sampling import generate, latent_batch
 
+#: Offset that keeps the WGAN-GP interpolation seeds apart from the noise seeds.
+PENALTY_STREAM = 2**40
 #: Steps at the start of an invocation left out of ``ms_per_step`` (tracing, warm caches).
 WARMUP_STEPS = 10
 
@@ -55,15 +57,16 @@ def steps_per_epoch(num_images: int, batch_size: int) -> int:
 
 
 def batch_indices(spec: TrainSpec, seed: int, epoch: int, num_images: int, steps: int) -> np.ndarray:
-    """Indices of the real images for every step of one epoch, shape (steps, batch_size).
+    """Indices of the real images for every step of one epoch, shape (steps, d_steps, batch_size).
 
     ``random`` draws with replacement (the tutorial's ``np.random.randint``); ``shuffle`` takes a
     fresh permutation each epoch. Depends only on (seed, epoch), so resume needs no RNG state.
     """
     rng = np.random.default_rng([seed, epoch])
+    shape = (steps, spec.d_steps, spec.batch_size)
     if spec.batch_selection == "random":
-        return rng.integers(0, num_images, size=(steps, spec.batch_size))
-    return rng.permutation(num_images)[: steps * spec.batch_size].reshape(steps, spec.batch_size)
+        return rng.integers(0, num_images, size=shape)
+    return rng.permutation(num_images)[: int(np.prod(shape))].reshape(shape)
 
 
 def describe(recipe: Recipe) -> list[str]:
@@ -71,7 +74,7 @@ def describe(recipe: Recipe) -> list[str]:
     keras.utils.set_random_seed(recipe.seed)
     data = load_images(recipe.data)
     models = FAMILIES[recipe.family](recipe, data.image_shape)
-    per_epoch = steps_per_epoch(len(data.images), recipe.train.batch_size)
+    per_epoch = steps_per_epoch(len(data.images), recipe.train.batch_size * recipe.train.d_steps)
     total = _total_steps(recipe, per_epoch)
     return [
         f"data: {data.description}",
@@ -116,7 +119,7 @@ def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: boo
     recipe, run = plan.recipe, plan.run
     keras.utils.set_random_seed(recipe.seed)
     data = load_images(recipe.data)
-    per_epoch = steps_per_epoch(len(data.images), recipe.train.batch_size)
+    per_epoch = steps_per_epoch(len(data.images), recipe.train.batch_size * recipe.train.d_steps)
     total = _total_steps(recipe, per_epoch)
     models = FAMILIES[recipe.family](recipe, data.image_shape)
     rows, cols = recipe.sampling.grid
@@ -162,7 +165,8 @@ class _Loop:
         self.progress = progress
         self.step_seconds: list[float] = []
         reference = data.images[np.random.default_rng(recipe.seed).permutation(len(data.images))[: len(fixed)]]
-        self.health = HealthMonitor(recipe.health, models.real_target, diversity(reference))
+        self.health = HealthMonitor(recipe.health, models.real_target, diversity(reference),
+                                    scores_are_probabilities=models.objective.probabilities)
         self.evaluator: Evaluator | None = None
         self.eval_real: np.ndarray | None = None
         self.best_fd = math.inf
@@ -228,10 +232,7 @@ class _Loop:
         try:
             for index in range(first, last):
                 tick = time.perf_counter()
-                real = tf.gather(self.images, order[index])
-                noise_d = tf.random.stateless_normal((batch, latent_dim), seed=[seed, 2 * step])
-                noise_g = tf.random.stateless_normal((batch, latent_dim), seed=[seed, 2 * step + 1])
-                values = self.models.train_step(real, noise_d, noise_g)
+                values = self.models.train_step(*self._step_inputs(order[index], step, batch, latent_dim))
                 self.step_seconds.append(time.perf_counter() - tick)
                 self.health.observe_step(values["d_real"], values["d_fake"])
                 step += 1
@@ -296,6 +297,20 @@ class _Loop:
             values["label_kl"] = result["labels"]["kl_real_fake"]
             values["classes_covered"] = result["labels"]["classes_covered"]
         return values
+
+    def _step_inputs(self, indices: np.ndarray, step: int, batch: int, latent_dim: int) -> tuple[Any, ...]:
+        """Real batches, noise and penalty seeds of one step: pure functions of (seed, step).
+
+        The k-th D update of step s draws its noise from stateless seed [seed, s·(d+1) + k] and G's from
+        [seed, s·(d+1) + d]; with d = 1 that is [seed, 2s] and [seed, 2s + 1].
+        """
+        seed, d_steps = self.recipe.seed, len(indices)
+        base = step * (d_steps + 1)
+        reals = [tf.gather(self.images, indices[k]) for k in range(d_steps)]
+        noises = [tf.random.stateless_normal((batch, latent_dim), seed=[seed, base + k]) for k in range(d_steps)]
+        noise_g = tf.random.stateless_normal((batch, latent_dim), seed=[seed, base + d_steps])
+        penalty = [tf.constant([seed, PENALTY_STREAM + base + k], tf.int64) for k in range(d_steps)]
+        return reals, noises, noise_g, penalty if self.models.penalized else None
 
     def _check_finite(self, row: dict[str, float], last_saved: str | None) -> None:
         if not (math.isfinite(row["d_loss"]) and math.isfinite(row["g_loss"])):

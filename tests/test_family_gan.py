@@ -43,7 +43,7 @@ def test_family_registry_matches_the_schema() -> None:
 def test_discriminator_update_changes_d_and_not_g() -> None:
     models = build()
     real, noise = batch(models)
-    models.train_step(real, noise, noise)  # trace both train functions, as training does
+    models.train_step([real], [noise], noise)  # trace both train functions, as training does
     g_before, d_before = snapshot(models.generator), snapshot(models.discriminator)
     models.update_discriminator(real, noise)
     assert changed(d_before, models.discriminator)
@@ -53,7 +53,7 @@ def test_discriminator_update_changes_d_and_not_g() -> None:
 def test_generator_update_changes_g_and_not_d() -> None:
     models = build()
     real, noise = batch(models)
-    models.train_step(real, noise, noise)
+    models.train_step([real], [noise], noise)
     g_before, d_before = snapshot(models.generator), snapshot(models.discriminator)
     models.update_generator(noise)
     assert changed(g_before, models.generator)
@@ -63,7 +63,7 @@ def test_generator_update_changes_g_and_not_d() -> None:
 def test_each_optimizer_holds_only_its_own_model_s_variables() -> None:
     models = build()
     real, noise = batch(models)
-    models.train_step(real, noise, noise)
+    models.train_step([real], [noise], noise)
     g_ids = {id(v) for v in models.generator.trainable_weights}
     models.discriminator.trainable = True
     d_ids = {id(v) for v in models.discriminator.trainable_weights}
@@ -77,7 +77,7 @@ def test_each_optimizer_holds_only_its_own_model_s_variables() -> None:
 def test_frozen_discriminator_runs_batch_norm_in_inference_mode() -> None:
     models = build({"discriminator": {"batch_norm": True, "dropout": 0.0}})
     real, noise = batch(models)
-    models.train_step(real, noise, noise)
+    models.train_step([real], [noise], noise)
     norm = next(layer for layer in models.discriminator.layers
                 if isinstance(layer, keras.layers.BatchNormalization))
     stats = [np.array(norm.moving_mean), np.array(norm.moving_variance)]
@@ -96,7 +96,7 @@ def test_frozen_discriminator_runs_batch_norm_in_inference_mode() -> None:
 def test_step_reports_losses_and_scores_in_range() -> None:
     models = build()
     real, noise = batch(models)
-    values = models.train_step(real, noise, noise)
+    values = models.train_step([real], [noise], noise)
     assert set(values) == {"d_loss", "g_loss", "d_real", "d_fake"}
     assert all(np.isfinite(v) for v in values.values())
     assert 0.0 <= values["d_real"] <= 1.0 and 0.0 <= values["d_fake"] <= 1.0
@@ -106,6 +106,6 @@ def test_step_reports_losses_and_scores_in_range() -> None:
 def test_other_losses_train(loss: str, activation: str) -> None:
     models = build({"loss": {"name": loss}, "discriminator": {"output_activation": activation}})
     real, noise = batch(models)
-    values = models.train_step(real, noise, noise)
+    values = models.train_step([real], [noise], noise)
     assert all(np.isfinite(v) for v in values.values())
     assert 0.0 <= values["d_real"] <= 1.0

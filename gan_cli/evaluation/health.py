@@ -6,8 +6,8 @@ Symptoms:
   evaluator's label histogram drifts from the real one (KL(real || fake) above ``health.label_kl``).
   Both wait for ``health.warmup_steps`` (a fresh generator's samples all look alike), except that a
   diversity that falls after having been healthy is flagged at once;
-- discriminator saturation: D(x) above 0.9 x its real target and D(G(z)) below 0.05 for
-  ``health.saturation_steps`` consecutive steps (G then gets almost no gradient);
+- discriminator saturation (bce, whose D scores are probabilities): D(x) above 0.9 x its real target
+  and D(G(z)) below 0.05 for ``health.saturation_steps`` consecutive steps (G then gets almost no gradient);
 - non-finite losses (training also stops then).
 Warnings never stop training; they are printed and recorded in ``metrics.csv``'s ``health`` column.
 """
@@ -31,8 +31,10 @@ class HealthMonitor:
         real_diversity: mean pairwise distance of real images, the reference for sample diversity.
     """
 
-    def __init__(self, spec: HealthSpec, real_target: float, real_diversity: float) -> None:
+    def __init__(self, spec: HealthSpec, real_target: float, real_diversity: float,
+                 scores_are_probabilities: bool = True) -> None:
         self.spec = spec
+        self.scores_are_probabilities = scores_are_probabilities
         self.real_target = real_target
         self.real_diversity = real_diversity
         self.saturated_steps = 0
@@ -40,8 +42,8 @@ class HealthMonitor:
         self.was_diverse = False
 
     def observe_step(self, d_real: float, d_fake: float) -> None:
-        """Count consecutive saturated steps."""
-        if d_real > 0.9 * self.real_target and d_fake < SATURATED_FAKE_SCORE:
+        """Count consecutive saturated steps (only for losses whose D scores are probabilities)."""
+        if self.scores_are_probabilities and d_real > 0.9 * self.real_target and d_fake < SATURATED_FAKE_SCORE:
             self.saturated_steps += 1
             self.longest_saturation = max(self.longest_saturation, self.saturated_steps)
         else:

@@ -1,4 +1,4 @@
-"""The classic GAN, wired exactly as the Keras MNIST GAN tutorial wires it.
+"""The classic GAN, wired exactly as the Keras MNIST GAN tutorial wires it, for every adversarial loss.
 
 D is compiled for its own update. Then ``discriminator.trainable = False`` and the combined model
 ``D(G(z))`` is compiled for the generator's update. Keras 3 reads ``trainable`` when a model's train
@@ -6,17 +6,24 @@ function is first traced (its first ``train_on_batch``), not at ``compile()``, s
 flag right before each update, as the tutorial does: D's update then changes D and not G, the
 combined update changes G and not D, and a BatchNormalization layer inside the frozen D runs in
 inference mode there.
+
+The loss section picks the objective (bce, least_squares = LSGAN, wasserstein = WGAN, hinge = SNGAN);
+``train.d_steps`` gives n_critic D updates per G update; ``discriminator.clip_value`` clips D's weights
+after each of its updates (WGAN); ``loss.gradient_penalty`` compiles D's update as
+``Model([x, x̂], [D(x), ||∇D(x̂)||])`` with the loss (||∇D(x̂)|| - 1)² weighted by λ on the second output
+(WGAN-GP) — still one compiled model trained with ``train_on_batch``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import keras
 import tensorflow as tf
 
-from gan_cli.losses import MeanScore, adversarial_loss, real_target
+from gan_cli.losses import Adversarial, GradientNorm, MeanScore, adversarial, interpolate, penalty_loss
 from gan_cli.nets import build_discriminator, build_generator
 from gan_cli.optimizers import make_optimizer
 from gan_cli.recipe import Recipe
@@ -24,19 +31,29 @@ from gan_cli.recipe import Recipe
 
 @dataclass
 class GanModels:
-    """G, D, the combined model and their optimizers, ready to train."""
+    """G, D, D's compiled update model, the combined model and their optimizers, ready to train."""
 
     generator: keras.Model
     discriminator: keras.Model
+    d_update: keras.Model  # D itself, or D with the gradient-norm output when loss.gradient_penalty > 0
     combined: keras.Model
     d_optimizer: keras.optimizers.Optimizer
     g_optimizer: keras.optimizers.Optimizer
-    real_target: float
+    objective: Adversarial
+    clip_value: float | None = None
     _fakes: Any = field(default=None, repr=False)
 
     @property
     def latent_dim(self) -> int:
         return int(self.generator.input_shape[-1])
+
+    @property
+    def real_target(self) -> float:
+        return self.objective.real_target
+
+    @property
+    def penalized(self) -> bool:
+        return self.d_update is not self.discriminator
 
     def fake_images(self, noise: tf.Tensor) -> tf.Tensor:
         """G(z) in inference mode, as the tutorial's ``generator.predict`` gives (without its overhead)."""
@@ -45,43 +62,68 @@ class GanModels:
             self._fakes = tf.function(lambda z: generator(z, training=False))
         return self._fakes(noise)
 
-    def update_discriminator(self, real: tf.Tensor, noise: tf.Tensor) -> dict[str, float]:
-        """D's update: real then fake images, labelled ``real_target`` and 0; changes D only.
-
-        Returns:
-            ``d_loss`` and D's mean scores ``d_real`` (D(x)) and ``d_fake`` (D(G(z))).
-        """
-        batch = int(real.shape[0])
-        images = tf.concat([real, self.fake_images(noise)], axis=0)
-        targets = tf.concat([tf.fill((batch, 1), self.real_target), tf.zeros((batch, 1))], axis=0)
-        self.discriminator.trainable = True
-        result = self.discriminator.train_on_batch(images, targets, return_dict=True)
-        return {"d_loss": float(result["loss"]), "d_real": float(result["real_score"]),
-                "d_fake": float(result["fake_score"])}
-
-    def update_generator(self, noise: tf.Tensor) -> dict[str, float]:
-        """G's update through the combined model with D frozen, towards D saying "real" (1)."""
-        self.discriminator.trainable = False
-        result = self.combined.train_on_batch(noise, tf.ones((int(noise.shape[0]), 1)), return_dict=True)
-        return {"g_loss": float(result["loss"])}
-
-    def train_step(self, real: tf.Tensor, noise_d: tf.Tensor, noise_g: tf.Tensor) -> dict[str, float]:
-        """One tutorial step: D's update on ``real`` and G(``noise_d``), then G's with fresh ``noise_g``.
+    def update_discriminator(self, real: tf.Tensor, noise: tf.Tensor,
+                             penalty_seed: tf.Tensor | None = None) -> dict[str, float]:
+        """D's update: real then fake images with the objective's targets; changes D only.
 
         Args:
-            real: a batch of real images (B, H, W, C) in [-1, 1].
-            noise_d: latents (B, latent_dim) for the fakes D sees.
-            noise_g: fresh latents (B, latent_dim) for the generator's update.
+            real: real images (B, H, W, C).
+            noise: latents for the B fakes.
+            penalty_seed: stateless seed of the interpolation weights (WGAN-GP only).
 
         Returns:
-            ``d_loss``, ``g_loss``, ``d_real`` (mean D(x)) and ``d_fake`` (mean D(G(z))).
+            ``d_loss`` (with the penalty, if any) and D's mean scores ``d_real`` and ``d_fake``.
         """
-        return {**self.update_discriminator(real, noise_d), **self.update_generator(noise_g)}
+        batch = int(real.shape[0])
+        fake = self.fake_images(noise)
+        images = tf.concat([real, fake], axis=0)
+        targets = tf.concat([tf.fill((batch, 1), self.objective.real_target),
+                             tf.fill((batch, 1), self.objective.fake_target)], axis=0)
+        self.discriminator.trainable = True
+        if self.penalized:
+            seed = penalty_seed if penalty_seed is not None else tf.constant([0, 0], tf.int64)
+            # 2B interpolates (each real/fake pair twice, with its own weight) to match the 2B images
+            inputs = [images, interpolate(tf.concat([real, real], 0), tf.concat([fake, fake], 0), seed)]
+            result = self.d_update.train_on_batch(inputs, [targets, tf.zeros((2 * batch, 1))], return_dict=True)
+        else:
+            result = self.d_update.train_on_batch(images, targets, return_dict=True)
+        if self.clip_value is not None:
+            for weight in self.discriminator.trainable_weights:
+                weight.assign(tf.clip_by_value(weight, -self.clip_value, self.clip_value))
+        return {"d_loss": float(result["loss"]), "d_real": float(_ending(result, "real_score")),
+                "d_fake": float(_ending(result, "fake_score"))}
+
+    def update_generator(self, noise: tf.Tensor) -> dict[str, float]:
+        """G's update through the combined model with D frozen, towards the objective's G target."""
+        self.discriminator.trainable = False
+        targets = tf.fill((int(noise.shape[0]), 1), self.objective.g_target)
+        result = self.combined.train_on_batch(noise, targets, return_dict=True)
+        return {"g_loss": float(result["loss"])}
+
+    def train_step(self, reals: Sequence[tf.Tensor], noises: Sequence[tf.Tensor], noise_g: tf.Tensor,
+                   penalty_seeds: Sequence[tf.Tensor] | None = None) -> dict[str, float]:
+        """One step: ``len(reals)`` D updates (``train.d_steps``), then one G update.
+
+        Args:
+            reals: one real batch (B, H, W, C) in [-1, 1] per D update.
+            noises: latents (B, latent_dim) for the fakes of each D update.
+            noise_g: fresh latents for the generator's update.
+            penalty_seeds: one stateless seed per D update for the WGAN-GP interpolation weights.
+
+        Returns:
+            ``d_loss``, ``d_real``, ``d_fake`` (means over the D updates) and ``g_loss``.
+        """
+        totals = {"d_loss": 0.0, "d_real": 0.0, "d_fake": 0.0}
+        for index, (real, noise) in enumerate(zip(reals, noises)):
+            seed = penalty_seeds[index] if penalty_seeds is not None else None
+            for key, value in self.update_discriminator(real, noise, seed).items():
+                totals[key] += value / len(reals)
+        return {**totals, **self.update_generator(noise_g)}
 
     def checkpoint_state(self) -> dict[str, list[Any]]:
-        """Everything an exact resume needs from the models: weights, BN statistics, dropout RNG
-        state (``model.variables`` includes SeedGenerator states; ``weights`` does not) and both
-        optimizers' slots and iteration counters."""
+        """Everything an exact resume needs from the models: weights, BN statistics, spectral-norm
+        vectors, dropout RNG state (``model.variables`` includes SeedGenerator states; ``weights`` does
+        not) and both optimizers' slots and iteration counters."""
         return {
             "generator": list(self.generator.variables),
             "discriminator": list(self.discriminator.variables),
@@ -90,28 +132,43 @@ class GanModels:
         }
 
 
+def _ending(result: dict[str, Any], suffix: str) -> Any:
+    """A metric from ``train_on_batch``'s dict; multi-output models prefix names with the output's."""
+    return next(value for key, value in result.items() if key.endswith(suffix))
+
+
 def build(recipe: Recipe, image_shape: tuple[int, int, int]) -> GanModels:
-    """Build and compile G, D and the combined model the tutorial's way.
+    """Build and compile G, D (or D's penalized update model) and the combined model the tutorial's way.
 
     Both optimizers are built before the first step (D's for D's variables, G's for the combined
     model's trainable variables with D frozen, i.e. G's), so a checkpoint can restore their state.
     """
     generator = build_generator(recipe.generator, image_shape)
     discriminator = build_discriminator(recipe.discriminator, image_shape)
-    logits = recipe.discriminator.output_activation == "linear"
-    loss = adversarial_loss(recipe.loss, recipe.discriminator.output_activation)
+    objective = adversarial(recipe.loss, recipe.discriminator.output_activation)
+    logits = objective.probabilities and recipe.discriminator.output_activation == "linear"
+    metrics = [MeanScore(True, objective.real_target, logits), MeanScore(False, objective.real_target, logits)]
 
     d_optimizer = make_optimizer(recipe.optimizers.discriminator)
-    discriminator.compile(optimizer=d_optimizer, loss=loss,
-                          metrics=[MeanScore(real=True, logits=logits), MeanScore(real=False, logits=logits)])
+    if recipe.loss.gradient_penalty > 0:
+        images = keras.Input(image_shape, name="images")
+        mixed = keras.Input(image_shape, name="interpolates")
+        norm = GradientNorm(discriminator, name="grad_norm")(mixed)
+        d_update = keras.Model([images, mixed], [discriminator(images), norm], name="discriminator_update")
+        d_update.compile(optimizer=d_optimizer, loss=[objective.d_loss, penalty_loss],
+                         loss_weights=[1.0, recipe.loss.gradient_penalty], metrics=[metrics, []])
+    else:
+        d_update = discriminator
+        discriminator.compile(optimizer=d_optimizer, loss=objective.d_loss, metrics=metrics)
 
     discriminator.trainable = False
     z = keras.Input((recipe.generator.latent_dim,), name="z")
     combined = keras.Model(z, discriminator(generator(z)), name="combined")
     g_optimizer = make_optimizer(recipe.optimizers.generator)
-    combined.compile(optimizer=g_optimizer, loss=loss)
+    combined.compile(optimizer=g_optimizer, loss=objective.g_loss)
     g_optimizer.build(combined.trainable_variables)
 
     discriminator.trainable = True
-    d_optimizer.build(discriminator.trainable_variables)
-    return GanModels(generator, discriminator, combined, d_optimizer, g_optimizer, real_target(recipe.loss))
+    d_optimizer.build(d_update.trainable_variables)
+    return GanModels(generator, discriminator, d_update, combined, d_optimizer, g_optimizer, objective,
+                     recipe.discriminator.clip_value)

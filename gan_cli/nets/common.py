@@ -21,6 +21,13 @@ def kernel_initializer(stddev: float | None, layer_index: int, scope: str) -> st
     return keras.initializers.RandomNormal(mean=0.0, stddev=stddev)
 
 
+def kernel_layer(layer: keras.layers.Layer, spectral_norm: bool) -> keras.layers.Layer:
+    """``layer`` itself, or wrapped in ``keras.layers.SpectralNormalization`` (SNGAN)."""
+    if not spectral_norm:
+        return layer
+    return keras.layers.SpectralNormalization(layer, name=f"{layer.name}_sn")
+
+
 def check_output(model: keras.Model, expected: tuple[int, ...], role: str) -> keras.Model:
     """Raise a RecipeError unless ``model`` outputs ``(batch, *expected)``."""
     got = tuple(model.output.shape[1:])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 
 from gan_cli.errors import RecipeError
-from gan_cli.nets.common import activation, kernel_initializer
+from gan_cli.nets.common import activation, kernel_initializer, kernel_layer
 from gan_cli.recipe import NetSpec
 
 
@@ -28,26 +28,26 @@ def generator(spec: NetSpec, latent_dim: int, image_shape: tuple[int, int, int])
     base_h, base_w = _base_size(spec, image_shape, "generator")
     z = keras.Input((latent_dim,), name="z")
     init = kernel_initializer(spec.kernel_stddev, 0, spec.kernel_stddev_layers)
-    x = keras.layers.Dense(base_h * base_w * spec.widths[0], use_bias=not spec.batch_norm,
-                           kernel_initializer=init, name="project")(z)
+    x = kernel_layer(keras.layers.Dense(base_h * base_w * spec.widths[0], use_bias=not spec.batch_norm,
+                                        kernel_initializer=init, name="project"), spec.spectral_norm)(z)
     if spec.batch_norm:
         x = keras.layers.BatchNormalization(name="batch_norm_0")(x)
     x = activation(spec.activation, spec.negative_slope, layer_name=f"{spec.activation}_0")(x)
     x = keras.layers.Reshape((base_h, base_w, spec.widths[0]), name="feature_map")(x)
     for index, width in enumerate(spec.widths[1:], start=1):
         init = kernel_initializer(spec.kernel_stddev, index, spec.kernel_stddev_layers)
-        x = keras.layers.Conv2DTranspose(width, spec.kernel_size, strides=2, padding="same",
-                                         use_bias=not spec.batch_norm, kernel_initializer=init,
-                                         name=f"deconv_{index}")(x)
+        x = kernel_layer(keras.layers.Conv2DTranspose(width, spec.kernel_size, strides=2, padding="same",
+                                                      use_bias=not spec.batch_norm, kernel_initializer=init,
+                                                      name=f"deconv_{index}"), spec.spectral_norm)(x)
         if spec.batch_norm:
             x = keras.layers.BatchNormalization(name=f"batch_norm_{index}")(x)
         x = activation(spec.activation, spec.negative_slope, layer_name=f"{spec.activation}_{index}")(x)
         if spec.dropout > 0:
             x = keras.layers.Dropout(spec.dropout, name=f"dropout_{index}")(x)
     init = kernel_initializer(spec.kernel_stddev, len(spec.widths), spec.kernel_stddev_layers)
-    image = keras.layers.Conv2DTranspose(image_shape[2], spec.kernel_size, strides=2, padding="same",
-                                         activation=spec.output_activation, kernel_initializer=init,
-                                         name="image")(x)
+    image = kernel_layer(keras.layers.Conv2DTranspose(image_shape[2], spec.kernel_size, strides=2, padding="same",
+                                                      activation=spec.output_activation, kernel_initializer=init,
+                                                      name="image"), spec.spectral_norm)(x)
     return keras.Model(z, image, name="generator")
 
 
@@ -59,8 +59,9 @@ def discriminator(spec: NetSpec, image_shape: tuple[int, int, int]) -> keras.Mod
     for index, width in enumerate(spec.widths):
         init = kernel_initializer(spec.kernel_stddev, index, spec.kernel_stddev_layers)
         use_norm = spec.batch_norm and index > 0
-        x = keras.layers.Conv2D(width, spec.kernel_size, strides=2, padding="same", use_bias=not use_norm,
-                                kernel_initializer=init, name=f"conv_{index}")(x)
+        x = kernel_layer(keras.layers.Conv2D(width, spec.kernel_size, strides=2, padding="same",
+                                             use_bias=not use_norm, kernel_initializer=init, name=f"conv_{index}"),
+                         spec.spectral_norm)(x)
         if use_norm:
             x = keras.layers.BatchNormalization(name=f"batch_norm_{index}")(x)
         x = activation(spec.activation, spec.negative_slope, layer_name=f"{spec.activation}_{index}")(x)
@@ -68,6 +69,6 @@ def discriminator(spec: NetSpec, image_shape: tuple[int, int, int]) -> keras.Mod
             x = keras.layers.Dropout(spec.dropout, name=f"dropout_{index}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     init = kernel_initializer(spec.kernel_stddev, len(spec.widths), spec.kernel_stddev_layers)
-    score = keras.layers.Dense(1, activation=spec.output_activation, kernel_initializer=init,
-                               name="score")(x)
+    score = kernel_layer(keras.layers.Dense(1, activation=spec.output_activation, kernel_initializer=init,
+                                            name="score"), spec.spectral_norm)(x)
     return keras.Model(image, score, name="discriminator")

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import keras
 
 from gan_cli.errors import RecipeError
-from gan_cli.nets.common import activation
+from gan_cli.nets.common import activation, kernel_layer
 from gan_cli.recipe import (
     ActivationLayer,
     BatchNormLayer,
@@ -33,11 +33,11 @@ def _init(stddev: float | None) -> str | keras.initializers.Initializer:
     return "glorot_uniform" if stddev is None else keras.initializers.RandomNormal(stddev=stddev)
 
 
-def _apply(layers: Sequence[object], x: keras.KerasTensor, role: str) -> keras.KerasTensor:
+def _apply(layers: Sequence[object], x: keras.KerasTensor, role: str, spectral_norm: bool) -> keras.KerasTensor:
     for index, spec in enumerate(layers):
         name = f"{role}_layer_{index}"
         try:
-            x = _apply_one(spec, x, name)
+            x = _apply_one(spec, x, name, spectral_norm)
         except ValueError as exc:
             raise RecipeError(f"{role}.layers[{index}]: cannot be applied to an input of shape "
                               f"{tuple(x.shape[1:])}: {_reason(exc)}") from None
@@ -52,17 +52,18 @@ def _reason(exc: Exception) -> str:
     return useful[0] if useful else (lines[0] if lines else type(exc).__name__)
 
 
-def _apply_one(spec: object, x: keras.KerasTensor, name: str) -> keras.KerasTensor:
+def _apply_one(spec: object, x: keras.KerasTensor, name: str, spectral_norm: bool) -> keras.KerasTensor:
     if isinstance(spec, DenseLayer):
         if len(x.shape) > 2:
             x = keras.layers.Flatten(name=f"{name}_flatten")(x)
-        return keras.layers.Dense(spec.units, activation=spec.activation, use_bias=spec.use_bias,
-                                  kernel_initializer=_init(spec.kernel_stddev), name=name)(x)
+        return kernel_layer(keras.layers.Dense(spec.units, activation=spec.activation, use_bias=spec.use_bias,
+                                               kernel_initializer=_init(spec.kernel_stddev), name=name),
+                            spectral_norm)(x)
     if isinstance(spec, Conv2DLayer):
         cls = keras.layers.Conv2DTranspose if isinstance(spec, Conv2DTransposeLayer) else keras.layers.Conv2D
-        return cls(spec.filters, spec.kernel_size, strides=spec.strides, padding=spec.padding,
-                   activation=spec.activation, use_bias=spec.use_bias,
-                   kernel_initializer=_init(spec.kernel_stddev), name=name)(x)
+        return kernel_layer(cls(spec.filters, spec.kernel_size, strides=spec.strides, padding=spec.padding,
+                                activation=spec.activation, use_bias=spec.use_bias,
+                                kernel_initializer=_init(spec.kernel_stddev), name=name), spectral_norm)(x)
     if isinstance(spec, ReshapeLayer):
         return keras.layers.Reshape(spec.target_shape, name=name)(x)
     if isinstance(spec, FlattenLayer):
@@ -81,7 +82,7 @@ def _apply_one(spec: object, x: keras.KerasTensor, name: str) -> keras.KerasTens
 def generator(spec: NetSpec, latent_dim: int, image_shape: tuple[int, int, int]) -> keras.Model:
     """z -> the listed layers (-> reshape to the image when the output is flat with H*W*C units)."""
     z = keras.Input((latent_dim,), name="z")
-    x = _apply(spec.layers or (), z, "generator")
+    x = _apply(spec.layers or (), z, "generator", spec.spectral_norm)
     if len(x.shape) == 2 and x.shape[-1] == math.prod(image_shape):
         x = keras.layers.Reshape(image_shape, name="image")(x)
     return keras.Model(z, x, name="generator")
@@ -90,4 +91,5 @@ def generator(spec: NetSpec, latent_dim: int, image_shape: tuple[int, int, int])
 def discriminator(spec: NetSpec, image_shape: tuple[int, int, int]) -> keras.Model:
     """image -> the listed layers; the output must be one score per image."""
     image = keras.Input(image_shape, name="image")
-    return keras.Model(image, _apply(spec.layers or (), image, "discriminator"), name="discriminator")
+    return keras.Model(image, _apply(spec.layers or (), image, "discriminator", spec.spectral_norm),
+                       name="discriminator")
