@@ -13,6 +13,7 @@ import numpy as np
 from gan_cli import images as imgs
 from gan_cli.errors import GanError, RunDirError
 from gan_cli.files import atomic_path
+from gan_cli.nets.common import SpectralNorm  # noqa: F401 - registers the layer for load_model
 from gan_cli.recipe import Recipe, load_recipe
 from gan_cli.run_dir import open_run
 

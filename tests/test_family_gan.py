@@ -109,3 +109,54 @@ def test_other_losses_train(loss: str, activation: str) -> None:
     values = models.train_step([real], [noise], noise)
     assert all(np.isfinite(v) for v in values.values())
     assert 0.0 <= values["d_real"] <= 1.0
+
+
+OBJECTIVES = {
+    "lsgan": {"loss": {"name": "least_squares"}, "discriminator": {"output_activation": "linear"}},
+    "wgan": {"loss": {"name": "wasserstein"}, "discriminator": {"output_activation": "linear", "clip_value": 0.01,
+                                                                "dropout": 0.0}},
+    "wgan_gp": {"loss": {"name": "wasserstein", "gradient_penalty": 10.0},
+                "discriminator": {"output_activation": "linear", "dropout": 0.0}},
+    "hinge_sn": {"loss": {"name": "hinge"}, "discriminator": {"output_activation": "linear", "spectral_norm": True}},
+}
+
+
+def trainable_snapshot(model: keras.Model) -> list[np.ndarray]:
+    return [np.array(v) for v in model.trainable_weights]
+
+
+def trainable_changed(before: list[np.ndarray], model: keras.Model) -> bool:
+    return any(not np.array_equal(a, np.array(b)) for a, b in zip(before, model.trainable_weights))
+
+
+@pytest.mark.parametrize("name", sorted(OBJECTIVES))
+def test_every_objective_keeps_the_trainable_invariants(name: str) -> None:
+    models = build(OBJECTIVES[name])
+    real, noise = batch(models)
+    values = models.train_step([real, real], [noise, noise], noise, [tf.constant([0, i], tf.int64) for i in range(2)])
+    assert all(np.isfinite(v) for v in values.values())
+    models.discriminator.trainable = True
+    g_before, d_before = trainable_snapshot(models.generator), trainable_snapshot(models.discriminator)
+    models.update_discriminator(real, noise, tf.constant([1, 1], tf.int64))
+    assert trainable_changed(d_before, models.discriminator) and not trainable_changed(g_before, models.generator)
+    g_before, d_before = trainable_snapshot(models.generator), trainable_snapshot(models.discriminator)
+    models.update_generator(noise)
+    models.discriminator.trainable = True
+    assert trainable_changed(g_before, models.generator) and not trainable_changed(d_before, models.discriminator)
+
+
+def test_weight_clipping_bounds_every_discriminator_weight() -> None:
+    models = build(OBJECTIVES["wgan"])
+    real, noise = batch(models)
+    models.update_discriminator(real, noise)
+    assert max(float(np.abs(np.array(w)).max()) for w in models.discriminator.trainable_weights) <= 0.01 + 1e-7
+
+
+def test_gradient_penalty_model_shares_the_discriminator_s_weights() -> None:
+    models = build(OBJECTIVES["wgan_gp"])
+    assert models.penalized
+    models.discriminator.trainable = True
+    assert {id(v) for v in models.d_update.trainable_weights} == {id(v) for v in models.discriminator.trainable_weights}
+    real, noise = batch(models)
+    values = models.update_discriminator(real, noise, tf.constant([0, 5], tf.int64))
+    assert np.isfinite(values["d_loss"])

@@ -21,11 +21,25 @@ def kernel_initializer(stddev: float | None, layer_index: int, scope: str) -> st
     return keras.initializers.RandomNormal(mean=0.0, stddev=stddev)
 
 
+@keras.saving.register_keras_serializable(package="gan_cli")
+class SpectralNorm(keras.layers.SpectralNormalization):
+    """``keras.layers.SpectralNormalization`` that, like BatchNormalization, runs in inference mode while
+    frozen.
+
+    Keras 3's layer rewrites its kernel (one power iteration, then kernel / sigma) on every training-mode
+    call. Inside the frozen D of the combined model that would make the generator's update change D;
+    here the iteration runs only while the layer is trainable, i.e. in D's own update.
+    """
+
+    def call(self, inputs, training=False):  # type: ignore[no-untyped-def]
+        return super().call(inputs, training=bool(training) and self.trainable)
+
+
 def kernel_layer(layer: keras.layers.Layer, spectral_norm: bool) -> keras.layers.Layer:
-    """``layer`` itself, or wrapped in ``keras.layers.SpectralNormalization`` (SNGAN)."""
+    """``layer`` itself, or wrapped in spectral normalization (SNGAN)."""
     if not spectral_norm:
         return layer
-    return keras.layers.SpectralNormalization(layer, name=f"{layer.name}_sn")
+    return SpectralNorm(layer, name=f"{layer.name}_sn")
 
 
 def check_output(model: keras.Model, expected: tuple[int, ...], role: str) -> keras.Model:
