@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= runs/demo
 
-.PHONY: install demo test lint typecheck check clean
+.PHONY: install demo test lint typecheck check clean bench-quality
 
 install: $(STAMP)
 
@@ -38,6 +38,9 @@ typecheck: $(STAMP)
 	$(BIN)/mypy gan_cli
 
 check: lint typecheck test
+
+bench-quality: $(STAMP)
+	$(BIN)/python bench/quality.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -47,3 +47,14 @@ def test_unwritable_place_is_a_one_line_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(GanError, match="cannot write"):
         write_atomic(blocker / "inside.txt", "data")
+
+
+def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
+    import os
+
+    old = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "f.txt", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o644
