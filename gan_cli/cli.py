@@ -141,8 +141,11 @@ def train(target: Path, out: Path | None, overrides: tuple[str, ...], seed: int 
               help="Seed of the latent batch.")
 @click.option("--out", type=click.Path(), default="samples.png", show_default=True,
               help="FILE.png (grid), FILE.npz (key x: uint8 N,H,W,C) or DIR/ (one PNG per image).")
+@click.option("--label", type=click.IntRange(min=0), help="Conditional GAN: every image of this class.")
+@click.option("--per-class", type=click.IntRange(min=1), help="Conditional GAN: N images of each class, a row each.")
 @_handle_errors
-def sample(target: Path, count: int | None, grid: tuple[int, int] | None, seed: int, out: str) -> None:
+def sample(target: Path, count: int | None, grid: tuple[int, int] | None, seed: int, out: str, label: int | None,
+           per_class: int | None) -> None:
     """Draw images from a trained generator (a run directory or a .keras file).
 
     \b
@@ -150,11 +153,13 @@ def sample(target: Path, count: int | None, grid: tuple[int, int] | None, seed: 
       gan sample runs/digits --n 64 --grid 8x8 --out digits.png
       gan sample runs/digits --n 1000 --out digits.npz
       gan sample runs/digits/generator.keras --n 16 --out frames/
+      gan sample runs/cgan-digits --label 7 --n 64 --out sevens.png
+      gan sample runs/cgan-digits --per-class 10 --out classes.png
     """
     _quiet_tensorflow()
     from gan_cli.sampling import sample as draw
 
-    written = draw(target, out, count=count, grid=grid, seed=seed)
+    written = draw(target, out, count=count, grid=grid, seed=seed, label=label, per_class=per_class)
     click.echo(f"wrote {written[0]}" if len(written) == 1 else f"wrote {len(written)} images to {out}")
 
 
@@ -200,22 +205,23 @@ def evaluate(targets: tuple[Path, ...], count: int, seed: int, against: str, as_
     from gan_cli.evaluation import report
     from gan_cli.evaluation.evaluator import load_or_build_evaluator
 
+    status = functools.partial(click.echo, err=True)  # progress notes; stdout stays the result (e.g. --json)
     if build:
         if spec is None:
             raise click.UsageError("--build-evaluator needs --source")
-        evaluator = load_or_build_evaluator(spec, echo=click.echo, progress=progress, rebuild=True)
+        evaluator = load_or_build_evaluator(spec, echo=status, progress=progress, rebuild=True)
         click.echo(json.dumps(evaluator.info, indent=2))
         return
     if samples is not None:
         if spec is None or targets:
             raise click.UsageError("--samples needs --source and no TARGET")
-        result = report.evaluate_samples(samples, spec, n_real=count, seed=seed, split=against, echo=click.echo,
+        result = report.evaluate_samples(samples, spec, n_real=count, seed=seed, split=against, echo=status,
                                          progress=progress)
     else:
         if len(targets) != 1:
             raise click.UsageError("give one run directory or .keras generator (or --samples, or --compare RUNS)")
         result = report.evaluate_generator(targets[0], n=count, seed=seed, split=against, source=spec,
-                                           echo=click.echo, progress=progress)
+                                           echo=status, progress=progress)
     click.echo(json.dumps(result, indent=2) if as_json else report.format_result(result))
 
 

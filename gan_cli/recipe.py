@@ -31,7 +31,7 @@ Architecture = Literal["mlp", "dcgan", "layers"]
 ActivationName = Literal["leaky_relu", "relu", "elu", "tanh", "sigmoid", "linear"]
 LossName = Literal["bce", "least_squares", "wasserstein", "hinge"]
 OptimizerName = Literal["adam", "rmsprop", "sgd"]
-FamilyName = Literal["gan"]
+FamilyName = Literal["gan", "cgan"]
 
 
 def _range(default: Any, low: float | None = None, high: float | None = None, *,
@@ -269,6 +269,16 @@ class CheckpointSpec:
 
 
 @dataclass(frozen=True)
+class ConditionSpec:
+    """How a conditional GAN (``family: cgan``) feeds the class label to G and D."""
+
+    mode: Literal["one_hot", "embedding"] = _doc("one_hot", "one_hot: G gets z ++ one-hot(y), D gets one "
+                                                             "constant channel per class; embedding: a learned "
+                                                             "embedding, for D as one extra image-sized channel")
+    embedding_dim: int = _range(16, 1, doc="size of the label embedding (mode: embedding)")
+
+
+@dataclass(frozen=True)
 class EvalSpec:
     """Evaluation during training (``gan eval``'s evaluator and Fréchet distance, every N epochs)."""
 
@@ -299,7 +309,7 @@ class Recipe:
         "doc": "run name, letters, digits, '.', '_', '-' (default: the recipe file's stem)",
         "pattern": r"([A-Za-z0-9_][A-Za-z0-9_.-]*)?"})
     seed: int = _range(0, 0, 2**32 - 1, doc="seed for weights, data order, noise and dropout")
-    family: FamilyName = _doc("gan", "GAN family: how G and D are wired and trained")
+    family: FamilyName = _doc("gan", "gan: G(z) and D(x); cgan: G(z, y) and D(x, y) conditioned on the class label")
     data: DataSpec = _doc(DataSpec(), "training data")
     generator: GeneratorSpec = _doc(GeneratorSpec(), "generator network")
     discriminator: DiscriminatorSpec = _doc(DiscriminatorSpec(), "discriminator network")
@@ -308,6 +318,7 @@ class Recipe:
     train: TrainSpec = _doc(TrainSpec(), "training length and batches")
     sampling: SamplingSpec = _doc(SamplingSpec(), "sample grids written during training")
     checkpoints: CheckpointSpec = _doc(CheckpointSpec(), "checkpoints")
+    condition: ConditionSpec = _doc(ConditionSpec(), "label conditioning (family: cgan)")
     eval: EvalSpec = _doc(EvalSpec(), "evaluation during training")
     health: HealthSpec = _doc(HealthSpec(), "training-health warnings")
 

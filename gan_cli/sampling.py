@@ -28,7 +28,7 @@ class LoadedGenerator:
 
     @property
     def latent_dim(self) -> int:
-        return int(self.model.input_shape[-1])
+        return int(self.model.inputs[0].shape[-1])
 
 
 def latent_batch(count: int, latent_dim: int, seed: int) -> np.ndarray:
@@ -36,8 +36,28 @@ def latent_batch(count: int, latent_dim: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal((count, latent_dim)).astype(np.float32)
 
 
-def generate(generator: keras.Model, latents: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Run G in inference mode over ``latents`` in batches; returns uint8 images (N, H, W, C)."""
+def num_classes(generator: keras.Model) -> int | None:
+    """K for a conditional generator (inputs z and a one-hot label of size K); None otherwise."""
+    inputs = generator.inputs if isinstance(generator.inputs, list) else [generator.inputs]
+    return int(inputs[1].shape[-1]) if len(inputs) == 2 else None
+
+
+def balanced_labels(count: int, classes: int) -> np.ndarray:
+    """0, 1, ..., K-1, 0, 1, ... for ``count`` samples."""
+    return np.arange(count) % classes
+
+
+def generate(generator: keras.Model, latents: np.ndarray, labels: np.ndarray | None = None,
+             batch_size: int = 256) -> np.ndarray:
+    """Run G in inference mode over ``latents`` (and class ``labels`` for a conditional G, default
+    balanced) in batches; returns uint8 images (N, H, W, C)."""
+    classes = num_classes(generator)
+    if classes is not None:
+        labels = balanced_labels(len(latents), classes) if labels is None else labels
+        one_hot = np.eye(classes, dtype=np.float32)[labels]
+        outputs = [np.asarray(generator([latents[i:i + batch_size], one_hot[i:i + batch_size]], training=False))
+                   for i in range(0, len(latents), batch_size)]
+        return imgs.to_uint8(np.concatenate(outputs, axis=0))
     outputs = [np.asarray(generator(latents[i:i + batch_size], training=False))
                for i in range(0, len(latents), batch_size)]
     return imgs.to_uint8(np.concatenate(outputs, axis=0))
@@ -77,14 +97,16 @@ def load_generator(target: str | Path) -> LoadedGenerator:
 def _check_is_generator(model: keras.Model, path: Path) -> None:
     """A generator here takes one latent vector (None, k) and returns images (None, H, W, 1 or 3)."""
     inputs = model.inputs if isinstance(model.inputs, list) else [model.inputs]
-    in_shape = tuple(inputs[0].shape) if len(inputs) == 1 else None
+    conditional = len(inputs) == 2 and len(inputs[1].shape) == 2
+    in_shape = tuple(inputs[0].shape) if len(inputs) == 1 or conditional else None
     out_shape = tuple(model.outputs[0].shape) if len(model.outputs) == 1 else None
     if (in_shape is None or len(in_shape) != 2 or out_shape is None or len(out_shape) != 4
             or out_shape[-1] not in (1, 3)):
         got_in = [tuple(t.shape) for t in inputs]
         got_out = [tuple(t.shape) for t in model.outputs]
         raise RunDirError(f"{path}: not an image generator (inputs {got_in}, outputs {got_out}; expected "
-                          "one latent input (None, k) and images (None, H, W, 1 or 3))")
+                          "a latent input (None, k), optionally a one-hot label (None, K), and images "
+                          "(None, H, W, 1 or 3))")
 
 
 def grid_shape(count: int | None, grid: tuple[int, int] | None) -> tuple[int, int, int]:
@@ -132,12 +154,30 @@ def write_images(images: np.ndarray, out: str | Path, rows: int, cols: int, *, u
 
 
 def sample(target: str | Path, out: str | Path, *, count: int | None, grid: tuple[int, int] | None,
-           seed: int) -> list[Path]:
-    """``gan sample``: draw images from a run's or a file's generator and write them to ``out``."""
+           seed: int, label: int | None = None, per_class: int | None = None) -> list[Path]:
+    """``gan sample``: draw images from a run's or a file's generator and write them to ``out``.
+
+    For a conditional generator: ``label`` asks every image for one class; ``per_class`` draws that many
+    of each class, one grid row per class; otherwise classes cycle 0, 1, ..., K-1.
+
+    Raises:
+        GanError: ``label``/``per_class`` for an unconditional generator, or a label out of range.
+    """
     loaded = load_generator(target)
-    count, rows, cols = grid_shape(count, grid)
-    images = generate(loaded.model, latent_batch(count, loaded.latent_dim, seed))
+    classes = num_classes(loaded.model)
+    if (label is not None or per_class is not None) and classes is None:
+        raise GanError(f"{target}: --label and --per-class need a conditional generator (family: cgan)")
+    if label is not None and classes is not None and not 0 <= label < classes:
+        raise GanError(f"--label {label}: the generator knows classes 0..{classes - 1}")
+    labels = None
+    if per_class is not None and classes is not None:
+        count, rows, cols = classes * per_class, classes, per_class
+        labels = np.repeat(np.arange(classes), per_class)
+    else:
+        count, rows, cols = grid_shape(count, grid)
+        if label is not None:
+            labels = np.full(count, label)
+    images = generate(loaded.model, latent_batch(count, loaded.latent_dim, seed), labels)
     sampling = loaded.recipe.sampling if loaded.recipe else None
     return write_images(images, out, rows, cols, upscale=sampling.upscale if sampling else None,
                         invert=sampling.invert if sampling else False)
-

@@ -40,6 +40,8 @@ from gan_cli.sampling import generate, latent_batch
 
 #: Offset that keeps the WGAN-GP interpolation seeds apart from the noise seeds.
 PENALTY_STREAM = 2**40
+#: Offset of the seeds of the labels a conditional GAN's fakes are asked for.
+LABEL_STREAM = 2**41
 #: Steps at the start of an invocation left out of ``ms_per_step`` (tracing, warm caches).
 WARMUP_STEPS = 10
 
@@ -73,7 +75,7 @@ def describe(recipe: Recipe) -> list[str]:
     """Lines for ``--dry-run``: the data, each network's parameter count, and the schedule."""
     keras.utils.set_random_seed(recipe.seed)
     data = load_images(recipe.data)
-    models = FAMILIES[recipe.family](recipe, data.image_shape)
+    models = FAMILIES[recipe.family](recipe, data.image_shape, data.num_classes)
     per_epoch = steps_per_epoch(len(data.images), recipe.train.batch_size * recipe.train.d_steps)
     total = _total_steps(recipe, per_epoch)
     return [
@@ -121,7 +123,7 @@ def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: boo
     data = load_images(recipe.data)
     per_epoch = steps_per_epoch(len(data.images), recipe.train.batch_size * recipe.train.d_steps)
     total = _total_steps(recipe, per_epoch)
-    models = FAMILIES[recipe.family](recipe, data.image_shape)
+    models = FAMILIES[recipe.family](recipe, data.image_shape, data.num_classes)
     rows, cols = recipe.sampling.grid
     fixed = latent_batch(rows * cols, models.latent_dim, recipe.seed)
 
@@ -158,6 +160,11 @@ class _Loop:
                  progress: bool | None) -> None:
         self.recipe, self.run, self.models, self.store = recipe, run, models, store
         self.images = tf.constant(data.images)
+        self.labels = tf.constant(data.labels) if data.labels is not None else None
+        #: one row per class in the sample grids of a conditional GAN
+        classes = models.num_classes or 1
+        self.fixed_labels = (np.arange(len(fixed)) // recipe.sampling.grid[1]) % classes if models.conditional \
+            else None
         self.data_description = data.description
         self.num_images = len(data.images)
         self.per_epoch, self.total, self.fixed = per_epoch, total, fixed
@@ -270,7 +277,8 @@ class _Loop:
         finite = math.isfinite(row["d_loss"]) and math.isfinite(row["g_loss"])
         extra: dict[str, Any] = {}
         if finite:
-            fixed_images = generate(self.models.generator, self.fixed).astype(np.float32) / 127.5 - 1.0
+            fixed_images = generate(self.models.generator, self.fixed, self.fixed_labels).astype(np.float32)
+            fixed_images = fixed_images / 127.5 - 1.0
             extra["diversity"] = diversity(fixed_images)
         if finite and evaluate_now:
             extra.update(self._evaluate())
@@ -289,7 +297,7 @@ class _Loop:
                                                      echo=self.echo, progress=self.progress)
             self.eval_real = real_images(self.recipe.data, spec.against, spec.n, self.recipe.seed)
         latents = latent_batch(spec.n, self.models.latent_dim, self.recipe.seed + 1)
-        fake = generate(self.models.generator, latents).astype(np.float32) / 127.5 - 1.0
+        fake = generate(self.models.generator, latents).astype(np.float32) / 127.5 - 1.0  # balanced labels if cgan
         assert self.eval_real is not None
         result = measure(fake, self.eval_real, self.evaluator, seed=self.recipe.seed, full=False)
         values: dict[str, Any] = {"fd": result["fd"]}
@@ -310,7 +318,19 @@ class _Loop:
         noises = [tf.random.stateless_normal((batch, latent_dim), seed=[seed, base + k]) for k in range(d_steps)]
         noise_g = tf.random.stateless_normal((batch, latent_dim), seed=[seed, base + d_steps])
         penalty = [tf.constant([seed, PENALTY_STREAM + base + k], tf.int64) for k in range(d_steps)]
-        return reals, noises, noise_g, penalty if self.models.penalized else None
+        labels = None
+        if self.models.conditional:
+            classes = self.models.num_classes
+
+            def random_labels(k: int) -> tf.Tensor:
+                drawn = tf.random.stateless_uniform((batch,), seed=[seed, LABEL_STREAM + base + k], minval=0,
+                                                    maxval=classes, dtype=tf.int32)
+                return tf.one_hot(drawn, classes)
+
+            assert self.labels is not None
+            real_labels = [tf.one_hot(tf.gather(self.labels, indices[k]), classes) for k in range(d_steps)]
+            labels = (real_labels, [random_labels(k) for k in range(d_steps)], random_labels(d_steps))
+        return reals, noises, noise_g, penalty if self.models.penalized else None, labels
 
     def _check_finite(self, row: dict[str, float], last_saved: str | None) -> None:
         if not (math.isfinite(row["d_loss"]) and math.isfinite(row["g_loss"])):
@@ -322,7 +342,7 @@ class _Loop:
     def _write_grid(self, step: int) -> None:
         sampling = self.recipe.sampling
         rows, cols = sampling.grid
-        pictures = generate(self.models.generator, self.fixed)
+        pictures = generate(self.models.generator, self.fixed, self.fixed_labels)
         grid = imgs.make_grid(pictures, rows, cols, invert=sampling.invert,
                               upscale=sampling.upscale or imgs.auto_upscale(pictures.shape[1]))
         if step % self.per_epoch == 0:

@@ -32,8 +32,9 @@ def digits_evaluator() -> Evaluator:
 
 
 def invoke(*args: object) -> tuple[int, str]:
+    """Exit code and stdout (the result; status notes go to stderr), or everything when it failed."""
     result = CliRunner().invoke(cli, [str(a) for a in args])
-    return result.exit_code, result.output
+    return result.exit_code, result.stdout if result.exit_code == 0 else result.output
 
 
 def test_digits_evaluator_is_accurate_and_cached(digits_evaluator: Evaluator) -> None:

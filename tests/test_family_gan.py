@@ -160,3 +160,21 @@ def test_gradient_penalty_model_shares_the_discriminator_s_weights() -> None:
     real, noise = batch(models)
     values = models.update_discriminator(real, noise, tf.constant([0, 5], tf.int64))
     assert np.isfinite(values["d_loss"])
+
+
+def test_conditional_gan_keeps_the_invariants_and_uses_the_label() -> None:
+    keras.utils.set_random_seed(0)
+    recipe = parse_recipe({"family": "cgan", "generator": {"latent_dim": 4, "widths": [16]},
+                           "discriminator": {"widths": [16]}})
+    models = FAMILIES["cgan"](recipe, SHAPE, 10)
+    real, noise = batch(models)
+    labels = tf.one_hot(tf.range(8) % 10, 10)
+    models.train_step([real], [noise], noise, None, ([labels], [labels], labels))
+    g_before, d_before = snapshot(models.generator), snapshot(models.discriminator)
+    models.update_discriminator(real, noise, None, labels, labels)
+    assert changed(d_before, models.discriminator) and not changed(g_before, models.generator)
+    g_before, d_before = snapshot(models.generator), snapshot(models.discriminator)
+    models.update_generator(noise, labels)
+    assert changed(g_before, models.generator) and not changed(d_before, models.discriminator)
+    ones, sevens = tf.one_hot(tf.fill((8,), 1), 10), tf.one_hot(tf.fill((8,), 7), 10)
+    assert not np.allclose(models.fake_images(noise, ones), models.fake_images(noise, sevens))

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from gan_cli.cli import cli
 
 REPO = Path(__file__).resolve().parents[1]
-FAMILY_RECIPES = ["dcgan_digits", "lsgan_digits", "wgan_digits", "wgan_gp_digits", "hinge_sn_digits"]
+FAMILY_RECIPES = ["dcgan_digits", "lsgan_digits", "wgan_digits", "wgan_gp_digits", "hinge_sn_digits", "cgan_digits"]
 
 
 def train(*args: object) -> str:
@@ -38,7 +38,7 @@ def test_recipe_trains_and_samples_through_the_cli(name: str, tmp_path: Path) ->
     assert np.load(tmp_path / "s.npz")["x"].shape == (16, 8, 8, 1)
 
 
-@pytest.mark.parametrize("name", ["wgan_digits", "hinge_sn_digits"])
+@pytest.mark.parametrize("name", ["wgan_digits", "hinge_sn_digits", "cgan_digits"])
 def test_resume_is_exact_with_critic_steps_penalty_and_spectral_norm(name: str, tmp_path: Path) -> None:
     recipe = REPO / "recipes" / f"{name}.yaml"
     train(recipe, "--out", tmp_path / "straight", "--set", "train.steps=6")
@@ -58,3 +58,33 @@ def test_gradient_penalty_run_resumes_to_the_end(tmp_path: Path) -> None:
     train(recipe, "--out", tmp_path / "run", "--set", "train.steps=3")
     output = train(tmp_path / "run", "--resume", "--set", "train.steps=6")
     assert "resuming" in output and "at step 3" in output and "done: 6 steps" in output
+
+
+def test_conditional_sampling_returns_the_requested_labels_and_shapes(tmp_path: Path) -> None:
+    run = tmp_path / "cgan"
+    train(REPO / "recipes" / "cgan_digits.yaml", "--out", run, "--set", "train.steps=3")
+    result = CliRunner().invoke(cli, ["sample", str(run), "--per-class", "4", "--out", str(tmp_path / "pc.npz")])
+    assert result.exit_code == 0, result.output
+    assert np.load(tmp_path / "pc.npz")["x"].shape == (40, 8, 8, 1)  # 10 classes x 4
+    for label in (3, 7):
+        result = CliRunner().invoke(cli, ["sample", str(run), "--label", str(label), "--n", "6", "--seed", "2",
+                                          "--out", str(tmp_path / f"l{label}.npz")])
+        assert result.exit_code == 0, result.output
+    # same latents, different requested labels: different images
+    assert not np.array_equal(np.load(tmp_path / "l3.npz")["x"], np.load(tmp_path / "l7.npz")["x"])
+    result = CliRunner().invoke(cli, ["sample", str(run), "--label", "10", "--out", str(tmp_path / "x.png")])
+    assert result.exit_code != 0 and "classes 0..9" in result.output
+    result = CliRunner().invoke(cli, ["eval", str(run), "--n", "100", "--json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    accuracy = json.loads(result.stdout)["metrics"]["conditional_accuracy"]
+    assert 0.0 <= accuracy["overall"] <= 1.0 and len(accuracy["per_class"]) == 10
+
+
+def test_conditional_gan_needs_labelled_data(tmp_path: Path) -> None:
+    np.savez(tmp_path / "u.npz", x_train=np.zeros((64, 8, 8, 1), np.uint8))
+    result = CliRunner().invoke(cli, ["train", str(REPO / "recipes" / "cgan_digits.yaml"), "--out", str(tmp_path / "r"),
+                                      "--set", f"data={{source: npz, path: {tmp_path / 'u.npz'}}}"])
+    assert result.exit_code != 0 and "needs labelled data" in result.output
+    assert not (tmp_path / "r").exists()

@@ -40,6 +40,6 @@ def test_unknown_output_kind_is_a_clear_error(tmp_path: Path) -> None:
 def test_every_shipped_recipe_builds_its_models(path: Path) -> None:
     recipe = load_recipe(path)
     shape = SHAPES[recipe.data.source]
-    models = FAMILIES[recipe.family](recipe, shape)
+    models = FAMILIES[recipe.family](recipe, shape, 10)
     assert models.generator.output_shape == (None, *shape)
     assert models.combined.output_shape == (None, 1)

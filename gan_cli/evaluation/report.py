@@ -26,12 +26,13 @@ from gan_cli.evaluation.metrics import (
     histogram_kl,
     kernel_distance,
     label_histogram,
+    per_class_accuracy,
     precision_recall_density_coverage,
 )
 from gan_cli.files import write_atomic
 from gan_cli.recipe import DataSpec
 from gan_cli.run_dir import RunDir
-from gan_cli.sampling import generate, latent_batch, load_generator
+from gan_cli.sampling import balanced_labels, generate, latent_batch, load_generator, num_classes
 
 #: Fewer samples than this are refused (the covariances behind FD need many more to mean much).
 MIN_IMAGES = 10
@@ -40,7 +41,7 @@ PROTOCOL_KEYS = ("evaluator_sha256", "n_fake", "n_real", "split")
 
 
 def measure(fake: np.ndarray, real: np.ndarray, evaluator: Evaluator, *, seed: int = 0,
-            full: bool = True) -> dict[str, Any]:
+            full: bool = True, requested: np.ndarray | None = None) -> dict[str, Any]:
     """All metrics of ``fake`` against ``real`` (both float images in [-1, 1]) in the evaluator's space.
 
     Args:
@@ -48,6 +49,8 @@ def measure(fake: np.ndarray, real: np.ndarray, evaluator: Evaluator, *, seed: i
         evaluator: the data set's evaluator.
         seed: for the random subsets of KID and PRDC.
         full: False skips KID and precision/recall/density/coverage (for quick checks during training).
+        requested: the class each fake was generated for (conditional generators): adds
+            ``conditional_accuracy``, how often the evaluator agrees, overall and per class.
 
     Returns:
         ``fd`` (features, the primary number); for classifiers also ``fd_logits``, ``classifier_score``
@@ -70,6 +73,8 @@ def measure(fake: np.ndarray, real: np.ndarray, evaluator: Evaluator, *, seed: i
             "fake_shares": [round(float(s), 4) for s in fake_shares],
             "real_shares": [round(float(s), 4) for s in real_shares],
         }
+        if requested is not None:
+            result["conditional_accuracy"] = dict(per_class_accuracy(fake_logits.argmax(axis=1), requested, classes))
     if full:
         result["kid"] = kernel_distance(real_features, fake_features, seed=seed)
         result["prdc"] = precision_recall_density_coverage(real_features, fake_features, seed=seed)
@@ -100,7 +105,8 @@ def _check_shape(fake: np.ndarray, evaluator: Evaluator, what: str) -> None:
 
 
 def evaluate(fake_uint8: np.ndarray, spec: DataSpec, *, split: str, n_real: int, seed: int, what: str,
-             echo: Callable[[str], None] = print, progress: bool | None = None) -> dict[str, Any]:
+             echo: Callable[[str], None] = print, progress: bool | None = None,
+             requested: np.ndarray | None = None) -> dict[str, Any]:
     """The full result for uint8 fake images (N, H, W, C) against a data set: metrics plus protocol."""
     if len(fake_uint8) < MIN_IMAGES:
         raise GanError(f"{what}: {len(fake_uint8)} images; measuring needs at least {MIN_IMAGES} (and FD is "
@@ -108,7 +114,7 @@ def evaluate(fake_uint8: np.ndarray, spec: DataSpec, *, split: str, n_real: int,
     evaluator = load_or_build_evaluator(spec, echo=echo, progress=progress)
     _check_shape(fake_uint8, evaluator, what)
     real = real_images(spec, split, n_real, seed)
-    metrics = measure(_as_float(fake_uint8), real, evaluator, seed=seed)
+    metrics = measure(_as_float(fake_uint8), real, evaluator, seed=seed, requested=requested)
     floor = evaluator.floor(len(fake_uint8), len(real), split)
     quality = {k: evaluator.info[k] for k in ("test_accuracy", "test_mse") if k in evaluator.info}
     return {
@@ -140,9 +146,11 @@ def evaluate_generator(target: str | Path, *, n: int, seed: int, split: str, sou
     if spec is None:
         raise GanError(f"{target}: a generator file carries no recipe; say which data set to measure against "
                        "with --source (and --data-path for npz/idx/folder)")
-    fake = generate(loaded.model, latent_batch(n, loaded.latent_dim, seed))
+    classes = num_classes(loaded.model)
+    requested = balanced_labels(n, classes) if classes else None
+    fake = generate(loaded.model, latent_batch(n, loaded.latent_dim, seed), requested)
     result = evaluate(fake, spec, split=split, n_real=n, seed=seed, what=str(loaded.source), echo=echo,
-                      progress=progress)
+                      progress=progress, requested=requested)
     sidecar = loaded.source.with_suffix(".json")
     result["checkpoint"] = {"generator": str(loaded.source),
                             **(json.loads(sidecar.read_text()) if sidecar.is_file() else {})}
@@ -225,6 +233,11 @@ def format_result(result: dict[str, Any]) -> str:
             f"labels      {labels['classes_covered']}/{labels['num_classes']} classes covered, "
             f"KL(real||fake) {labels['kl_real_fake']:.4f}",
         ]
+        if "conditional_accuracy" in m:
+            accuracy = m["conditional_accuracy"]
+            worst = min(a for a in accuracy["per_class"] if a is not None)
+            lines.append(f"conditional {accuracy['overall']:.3f} of samples classified as their requested label "
+                         f"(worst class {worst:.3f})")
     if "kid" in m:
         prdc = m["prdc"]
         lines += [

@@ -23,8 +23,14 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from gan_cli.errors import RecipeError
 from gan_cli.losses import Adversarial, GradientNorm, MeanScore, adversarial, interpolate, penalty_loss
-from gan_cli.nets import build_discriminator, build_generator
+from gan_cli.nets import (
+    build_conditional_discriminator,
+    build_conditional_generator,
+    build_discriminator,
+    build_generator,
+)
 from gan_cli.optimizers import make_optimizer
 from gan_cli.recipe import Recipe
 
@@ -41,11 +47,12 @@ class GanModels:
     g_optimizer: keras.optimizers.Optimizer
     objective: Adversarial
     clip_value: float | None = None
+    num_classes: int | None = None  # set for a conditional GAN: G and D also take a one-hot label
     _fakes: Any = field(default=None, repr=False)
 
     @property
     def latent_dim(self) -> int:
-        return int(self.generator.input_shape[-1])
+        return int(self.generator.inputs[0].shape[-1])
 
     @property
     def real_target(self) -> float:
@@ -55,27 +62,35 @@ class GanModels:
     def penalized(self) -> bool:
         return self.d_update is not self.discriminator
 
-    def fake_images(self, noise: tf.Tensor) -> tf.Tensor:
-        """G(z) in inference mode, as the tutorial's ``generator.predict`` gives (without its overhead)."""
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes is not None
+
+    def fake_images(self, noise: tf.Tensor, labels: tf.Tensor | None = None) -> tf.Tensor:
+        """G(z) (or G(z, y)) in inference mode, as the tutorial's ``generator.predict`` gives (without its
+        overhead)."""
         if self._fakes is None:
             generator = self.generator
-            self._fakes = tf.function(lambda z: generator(z, training=False))
-        return self._fakes(noise)
+            self._fakes = tf.function(lambda inputs: generator(inputs, training=False))
+        return self._fakes([noise, labels] if self.conditional else noise)
 
-    def update_discriminator(self, real: tf.Tensor, noise: tf.Tensor,
-                             penalty_seed: tf.Tensor | None = None) -> dict[str, float]:
+    def update_discriminator(self, real: tf.Tensor, noise: tf.Tensor, penalty_seed: tf.Tensor | None = None,
+                             real_labels: tf.Tensor | None = None,
+                             fake_labels: tf.Tensor | None = None) -> dict[str, float]:
         """D's update: real then fake images with the objective's targets; changes D only.
 
         Args:
             real: real images (B, H, W, C).
             noise: latents for the B fakes.
             penalty_seed: stateless seed of the interpolation weights (WGAN-GP only).
+            real_labels, fake_labels: one-hot labels of the real images and of the fakes to make
+                (conditional GAN only).
 
         Returns:
             ``d_loss`` (with the penalty, if any) and D's mean scores ``d_real`` and ``d_fake``.
         """
         batch = int(real.shape[0])
-        fake = self.fake_images(noise)
+        fake = self.fake_images(noise, fake_labels)
         images = tf.concat([real, fake], axis=0)
         targets = tf.concat([tf.fill((batch, 1), self.objective.real_target),
                              tf.fill((batch, 1), self.objective.fake_target)], axis=0)
@@ -85,6 +100,9 @@ class GanModels:
             # 2B interpolates (each real/fake pair twice, with its own weight) to match the 2B images
             inputs = [images, interpolate(tf.concat([real, real], 0), tf.concat([fake, fake], 0), seed)]
             result = self.d_update.train_on_batch(inputs, [targets, tf.zeros((2 * batch, 1))], return_dict=True)
+        elif self.conditional:
+            labels = tf.concat([real_labels, fake_labels], axis=0)
+            result = self.d_update.train_on_batch([images, labels], targets, return_dict=True)
         else:
             result = self.d_update.train_on_batch(images, targets, return_dict=True)
         if self.clip_value is not None:
@@ -93,15 +111,16 @@ class GanModels:
         return {"d_loss": float(result["loss"]), "d_real": float(_ending(result, "real_score")),
                 "d_fake": float(_ending(result, "fake_score"))}
 
-    def update_generator(self, noise: tf.Tensor) -> dict[str, float]:
+    def update_generator(self, noise: tf.Tensor, labels: tf.Tensor | None = None) -> dict[str, float]:
         """G's update through the combined model with D frozen, towards the objective's G target."""
         self.discriminator.trainable = False
         targets = tf.fill((int(noise.shape[0]), 1), self.objective.g_target)
-        result = self.combined.train_on_batch(noise, targets, return_dict=True)
+        inputs = [noise, labels] if self.conditional else noise
+        result = self.combined.train_on_batch(inputs, targets, return_dict=True)
         return {"g_loss": float(result["loss"])}
 
     def train_step(self, reals: Sequence[tf.Tensor], noises: Sequence[tf.Tensor], noise_g: tf.Tensor,
-                   penalty_seeds: Sequence[tf.Tensor] | None = None) -> dict[str, float]:
+                   penalty_seeds: Sequence[tf.Tensor] | None = None, labels: Any = None) -> dict[str, float]:
         """One step: ``len(reals)`` D updates (``train.d_steps``), then one G update.
 
         Args:
@@ -109,16 +128,21 @@ class GanModels:
             noises: latents (B, latent_dim) for the fakes of each D update.
             noise_g: fresh latents for the generator's update.
             penalty_seeds: one stateless seed per D update for the WGAN-GP interpolation weights.
+            labels: for a conditional GAN, ``(real_labels, fake_labels, g_labels)``: one-hot labels of
+                each real batch, of each D update's fakes (lists), and of the generator update's fakes.
 
         Returns:
             ``d_loss``, ``d_real``, ``d_fake`` (means over the D updates) and ``g_loss``.
         """
+        real_labels, fake_labels, g_labels = labels if labels is not None else ([None] * len(reals),
+                                                                                [None] * len(reals), None)
         totals = {"d_loss": 0.0, "d_real": 0.0, "d_fake": 0.0}
         for index, (real, noise) in enumerate(zip(reals, noises)):
             seed = penalty_seeds[index] if penalty_seeds is not None else None
-            for key, value in self.update_discriminator(real, noise, seed).items():
+            values = self.update_discriminator(real, noise, seed, real_labels[index], fake_labels[index])
+            for key, value in values.items():
                 totals[key] += value / len(reals)
-        return {**totals, **self.update_generator(noise_g)}
+        return {**totals, **self.update_generator(noise_g, g_labels)}
 
     def checkpoint_state(self) -> dict[str, list[Any]]:
         """Everything an exact resume needs from the models: weights, BN statistics, spectral-norm
@@ -137,7 +161,7 @@ def _ending(result: dict[str, Any], suffix: str) -> Any:
     return next(value for key, value in result.items() if key.endswith(suffix))
 
 
-def build(recipe: Recipe, image_shape: tuple[int, int, int]) -> GanModels:
+def build(recipe: Recipe, image_shape: tuple[int, int, int], num_classes: int | None = None) -> GanModels:
     """Build and compile G, D (or D's penalized update model) and the combined model the tutorial's way.
 
     Both optimizers are built before the first step (D's for D's variables, G's for the combined
@@ -145,6 +169,29 @@ def build(recipe: Recipe, image_shape: tuple[int, int, int]) -> GanModels:
     """
     generator = build_generator(recipe.generator, image_shape)
     discriminator = build_discriminator(recipe.discriminator, image_shape)
+    return _compile(recipe, generator, discriminator, image_shape, None)
+
+
+def build_conditional(recipe: Recipe, image_shape: tuple[int, int, int], num_classes: int | None = None) -> GanModels:
+    """The conditional GAN (Mirza & Osindero 2014): G(z, y) and D(x, y) with a one-hot class label y, the
+    combined model ``Model([z, y], D(G(z, y), y))``; otherwise trained exactly like ``build``'s GAN.
+
+    Raises:
+        RecipeError: the data has no labels, or the recipe asks for the gradient penalty (not yet
+            supported with labels).
+    """
+    if not num_classes:
+        raise RecipeError("family: cgan needs labelled data (digits, mnist, fashion_mnist, cifar10, or an "
+                          "npz/idx/folder source with labels)")
+    if recipe.loss.gradient_penalty > 0:
+        raise RecipeError("loss.gradient_penalty: not supported with family cgan yet; set it to 0")
+    generator = build_conditional_generator(recipe.generator, image_shape, num_classes, recipe.condition)
+    discriminator = build_conditional_discriminator(recipe.discriminator, image_shape, num_classes, recipe.condition)
+    return _compile(recipe, generator, discriminator, image_shape, num_classes)
+
+
+def _compile(recipe: Recipe, generator: keras.Model, discriminator: keras.Model, image_shape: tuple[int, int, int],
+             num_classes: int | None) -> GanModels:
     objective = adversarial(recipe.loss, recipe.discriminator.output_activation)
     logits = objective.probabilities and recipe.discriminator.output_activation == "linear"
     metrics = [MeanScore(True, objective.real_target, logits), MeanScore(False, objective.real_target, logits)]
@@ -163,7 +210,11 @@ def build(recipe: Recipe, image_shape: tuple[int, int, int]) -> GanModels:
 
     discriminator.trainable = False
     z = keras.Input((recipe.generator.latent_dim,), name="z")
-    combined = keras.Model(z, discriminator(generator(z)), name="combined")
+    if num_classes:
+        label = keras.Input((num_classes,), name="label")
+        combined = keras.Model([z, label], discriminator([generator([z, label]), label]), name="combined")
+    else:
+        combined = keras.Model(z, discriminator(generator(z)), name="combined")
     g_optimizer = make_optimizer(recipe.optimizers.generator)
     combined.compile(optimizer=g_optimizer, loss=objective.g_loss)
     g_optimizer.build(combined.trainable_variables)
@@ -171,4 +222,4 @@ def build(recipe: Recipe, image_shape: tuple[int, int, int]) -> GanModels:
     discriminator.trainable = True
     d_optimizer.build(d_update.trainable_variables)
     return GanModels(generator, discriminator, d_update, combined, d_optimizer, g_optimizer, objective,
-                     recipe.discriminator.clip_value)
+                     recipe.discriminator.clip_value, num_classes)

@@ -6,7 +6,8 @@ import keras
 
 from gan_cli.nets import dcgan, layer_list, mlp
 from gan_cli.nets.common import check_output
-from gan_cli.recipe import DiscriminatorSpec, GeneratorSpec
+from gan_cli.nets.conditional import conditional_discriminator, conditional_generator
+from gan_cli.recipe import ConditionSpec, DiscriminatorSpec, GeneratorSpec
 
 GENERATORS = {"mlp": mlp.generator, "dcgan": dcgan.generator, "layers": layer_list.generator}
 DISCRIMINATORS = {"mlp": mlp.discriminator, "dcgan": dcgan.discriminator,
@@ -31,3 +32,15 @@ def build_discriminator(spec: DiscriminatorSpec, image_shape: tuple[int, int, in
     """
     model = DISCRIMINATORS[spec.architecture](spec, image_shape)
     return check_output(model, (1,), "discriminator")
+
+
+def build_conditional_generator(spec: GeneratorSpec, image_shape: tuple[int, int, int], num_classes: int,
+                                condition: ConditionSpec) -> keras.Model:
+    """[z (latent_dim,), one-hot label (K,)] -> image, around the spec's generator."""
+    return conditional_generator(spec, image_shape, num_classes, condition, build_generator)
+
+
+def build_conditional_discriminator(spec: DiscriminatorSpec, image_shape: tuple[int, int, int], num_classes: int,
+                                    condition: ConditionSpec) -> keras.Model:
+    """[image, one-hot label (K,)] -> score, around the spec's discriminator."""
+    return conditional_discriminator(spec, image_shape, num_classes, condition, build_discriminator)
