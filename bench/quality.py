@@ -54,7 +54,8 @@ def main() -> int:
         conditional = result["metrics"].get("conditional_accuracy")
         if conditional is not None:
             print(f"{'':18} conditional accuracy {conditional['overall']:.3f}")
-        if labels["classes_covered"] < MIN_CLASSES or (conditional and conditional["overall"] < MIN_CONDITIONAL_ACCURACY):
+        weak_conditioning = conditional is not None and conditional["overall"] < MIN_CONDITIONAL_ACCURACY
+        if labels["classes_covered"] < MIN_CLASSES or weak_conditioning:
             failed.append(name)
     if failed:
         print(f"below the bar: {', '.join(failed)}")
