@@ -80,8 +80,8 @@ def describe(recipe: Recipe) -> list[str]:
     total = _total_steps(recipe, per_epoch)
     return [
         f"data: {data.description}",
-        f"generator: {models.generator.count_params():,} parameters, z ({models.latent_dim},) -> "
-        f"image {data.image_shape}",
+        f"generator: {models.generator.count_params():,} parameters, z ({models.latent_dim},)"
+        f"{f' + one-hot label ({models.num_classes},)' if models.conditional else ''} -> image {data.image_shape}",
         f"discriminator: {models.discriminator.count_params():,} parameters",
         f"combined D(G(z)): {_frozen_trainable_count(models):,} trainable parameters (G's; D frozen)",
         f"schedule: {per_epoch} steps per epoch, {total} steps in all",
