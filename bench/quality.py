@@ -1,6 +1,7 @@
 """Train each shipped digits recipe with its defaults, measure it with ``gan eval``, and check the
 curriculum's quality bar: samples cover at least 9 of the 10 digit classes, and a conditional GAN's samples
-are classified as their requested label at least 90% of the time.
+are classified as their requested label at least 90% of the time, and InfoGAN's categorical code reaches
+70% purity when its values are mapped to classes by majority vote.
 
     python bench/quality.py                     # all digits recipes, about 10 minutes on 2 cores
     python bench/quality.py dcgan_digits wgan_gp_digits --out runs/quality
@@ -20,7 +21,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPES = ["gan_digits", "dcgan_digits", "lsgan_digits", "wgan_digits", "wgan_gp_digits", "hinge_sn_digits",
-           "cgan_digits"]
+           "cgan_digits", "infogan_digits"]
+MIN_PURITY = 0.7
 MIN_CONDITIONAL_ACCURACY = 0.9
 MIN_CLASSES = 9
 
@@ -54,7 +56,11 @@ def main() -> int:
         conditional = result["metrics"].get("conditional_accuracy")
         if conditional is not None:
             print(f"{'':18} conditional accuracy {conditional['overall']:.3f}")
-        weak_conditioning = conditional is not None and conditional["overall"] < MIN_CONDITIONAL_ACCURACY
+        purity = result["metrics"].get("code_purity")
+        if purity is not None:
+            print(f"{'':18} c1 purity {purity['purity']:.3f} over {purity['classes_reached']} classes")
+        weak_conditioning = (conditional is not None and conditional["overall"] < MIN_CONDITIONAL_ACCURACY) or (
+            purity is not None and purity["purity"] < MIN_PURITY)
         if labels["classes_covered"] < MIN_CLASSES or weak_conditioning:
             failed.append(name)
     if failed:

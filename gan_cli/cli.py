@@ -143,9 +143,10 @@ def train(target: Path, out: Path | None, overrides: tuple[str, ...], seed: int 
               help="FILE.png (grid), FILE.npz (key x: uint8 N,H,W,C) or DIR/ (one PNG per image).")
 @click.option("--label", type=click.IntRange(min=0), help="Conditional GAN: every image of this class.")
 @click.option("--per-class", type=click.IntRange(min=1), help="Conditional GAN: N images of each class, a row each.")
+@click.option("--vary", metavar="CODE", help="InfoGAN: a traversal grid along code c1 (categorical) or c2, c3, ...")
 @_handle_errors
 def sample(target: Path, count: int | None, grid: tuple[int, int] | None, seed: int, out: str, label: int | None,
-           per_class: int | None) -> None:
+           per_class: int | None, vary: str | None) -> None:
     """Draw images from a trained generator (a run directory or a .keras file).
 
     \b
@@ -155,11 +156,12 @@ def sample(target: Path, count: int | None, grid: tuple[int, int] | None, seed: 
       gan sample runs/digits/generator.keras --n 16 --out frames/
       gan sample runs/cgan-digits --label 7 --n 64 --out sevens.png
       gan sample runs/cgan-digits --per-class 10 --out classes.png
+      gan sample runs/infogan-digits --vary c1 --out categories.png
     """
     _quiet_tensorflow()
     from gan_cli.sampling import sample as draw
 
-    written = draw(target, out, count=count, grid=grid, seed=seed, label=label, per_class=per_class)
+    written = draw(target, out, count=count, grid=grid, seed=seed, label=label, per_class=per_class, vary=vary)
     click.echo(f"wrote {written[0]}" if len(written) == 1 else f"wrote {len(written)} images to {out}")
 
 

@@ -131,3 +131,20 @@ def interpolate(real: tf.Tensor, fake: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     shape = tf.concat([tf.shape(real)[:1], tf.ones(tf.rank(real) - 1, tf.int32)], axis=0)
     weight = tf.random.stateless_uniform(shape, seed=seed, minval=0.0, maxval=1.0)
     return weight * real + (1.0 - weight) * fake
+
+
+def information_loss(categorical: int, continuous_weight: float) -> Any:
+    """InfoGAN's mutual-information term as a Keras loss on (codes, Q's output), both laid out as
+    [c1 (K), c (n)]: cross-entropy of c1's logits to the one-hot code, plus ``continuous_weight`` x the
+    squared error of c's means (a Gaussian log-likelihood with fixed variance)."""
+
+    def loss(y_true: Any, y_pred: Any) -> Any:
+        y_true = ops.cast(y_true, y_pred.dtype)
+        cross_entropy = keras.losses.categorical_crossentropy(y_true[:, :categorical], y_pred[:, :categorical],
+                                                              from_logits=True)
+        if y_pred.shape[-1] == categorical:
+            return cross_entropy
+        squared = ops.mean(ops.square(y_true[:, categorical:] - y_pred[:, categorical:]), axis=-1)
+        return cross_entropy + continuous_weight * squared
+
+    return loss

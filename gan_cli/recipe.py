@@ -31,7 +31,7 @@ Architecture = Literal["mlp", "dcgan", "layers"]
 ActivationName = Literal["leaky_relu", "relu", "elu", "tanh", "sigmoid", "linear"]
 LossName = Literal["bce", "least_squares", "wasserstein", "hinge"]
 OptimizerName = Literal["adam", "rmsprop", "sgd"]
-FamilyName = Literal["gan", "cgan"]
+FamilyName = Literal["gan", "cgan", "infogan"]
 
 
 def _range(default: Any, low: float | None = None, high: float | None = None, *,
@@ -279,6 +279,16 @@ class ConditionSpec:
 
 
 @dataclass(frozen=True)
+class InfoSpec:
+    """InfoGAN's latent codes (``family: infogan``): G(z, c) and a Q head on D's body that recovers c."""
+
+    categorical: int = _range(10, 2, doc="values of the categorical code c1 (one-hot)")
+    continuous: int = _range(2, 0, doc="number of continuous codes c2, c3, ... ~ U(-1, 1)")
+    weight: float = _range(1.0, 0.0, doc="lambda of the mutual-information term in G's (and Q's) loss")
+    continuous_weight: float = _range(0.1, 0.0, doc="weight of the continuous codes' squared error inside it")
+
+
+@dataclass(frozen=True)
 class EvalSpec:
     """Evaluation during training (``gan eval``'s evaluator and Fréchet distance, every N epochs)."""
 
@@ -309,7 +319,8 @@ class Recipe:
         "doc": "run name, letters, digits, '.', '_', '-' (default: the recipe file's stem)",
         "pattern": r"([A-Za-z0-9_][A-Za-z0-9_.-]*)?"})
     seed: int = _range(0, 0, 2**32 - 1, doc="seed for weights, data order, noise and dropout")
-    family: FamilyName = _doc("gan", "gan: G(z) and D(x); cgan: G(z, y) and D(x, y) conditioned on the class label")
+    family: FamilyName = _doc("gan", "gan: G(z) and D(x); cgan: G(z, y) and D(x, y) conditioned on the class label; "
+                                     "infogan: G(z, c) with latent codes c recovered by a Q head")
     data: DataSpec = _doc(DataSpec(), "training data")
     generator: GeneratorSpec = _doc(GeneratorSpec(), "generator network")
     discriminator: DiscriminatorSpec = _doc(DiscriminatorSpec(), "discriminator network")
@@ -319,6 +330,7 @@ class Recipe:
     sampling: SamplingSpec = _doc(SamplingSpec(), "sample grids written during training")
     checkpoints: CheckpointSpec = _doc(CheckpointSpec(), "checkpoints")
     condition: ConditionSpec = _doc(ConditionSpec(), "label conditioning (family: cgan)")
+    info: InfoSpec = _doc(InfoSpec(), "latent codes (family: infogan)")
     eval: EvalSpec = _doc(EvalSpec(), "evaluation during training")
     health: HealthSpec = _doc(HealthSpec(), "training-health warnings")
 

@@ -37,9 +37,16 @@ def latent_batch(count: int, latent_dim: int, seed: int) -> np.ndarray:
 
 
 def num_classes(generator: keras.Model) -> int | None:
-    """K for a conditional generator (inputs z and a one-hot label of size K); None otherwise."""
+    """K for a conditional generator (inputs z and a one-hot label of size K) or InfoGAN's categorical code
+    (inputs z, c1 one-hot of size K, continuous c); None otherwise."""
     inputs = generator.inputs if isinstance(generator.inputs, list) else [generator.inputs]
-    return int(inputs[1].shape[-1]) if len(inputs) == 2 else None
+    return int(inputs[1].shape[-1]) if len(inputs) in (2, 3) else None
+
+
+def continuous_codes(generator: keras.Model) -> int | None:
+    """Number of InfoGAN continuous codes, or None for other generators."""
+    inputs = generator.inputs if isinstance(generator.inputs, list) else [generator.inputs]
+    return int(inputs[2].shape[-1]) if len(inputs) == 3 else None
 
 
 def balanced_labels(count: int, classes: int) -> np.ndarray:
@@ -48,14 +55,21 @@ def balanced_labels(count: int, classes: int) -> np.ndarray:
 
 
 def generate(generator: keras.Model, latents: np.ndarray, labels: np.ndarray | None = None,
-             batch_size: int = 256) -> np.ndarray:
-    """Run G in inference mode over ``latents`` (and class ``labels`` for a conditional G, default
-    balanced) in batches; returns uint8 images (N, H, W, C)."""
+             batch_size: int = 256, continuous: np.ndarray | None = None) -> np.ndarray:
+    """Run G in inference mode over ``latents`` in batches; returns uint8 images (N, H, W, C).
+
+    A conditional G gets class ``labels`` (default balanced); an InfoGAN G gets ``labels`` as its
+    categorical code (default balanced) and ``continuous`` codes (default 0).
+    """
     classes = num_classes(generator)
     if classes is not None:
         labels = balanced_labels(len(latents), classes) if labels is None else labels
-        one_hot = np.eye(classes, dtype=np.float32)[labels]
-        outputs = [np.asarray(generator([latents[i:i + batch_size], one_hot[i:i + batch_size]], training=False))
+        inputs = [latents, np.eye(classes, dtype=np.float32)[labels]]
+        codes = continuous_codes(generator)
+        if codes is not None:
+            inputs.append(np.zeros((len(latents), codes), np.float32) if continuous is None
+                          else continuous.astype(np.float32))
+        outputs = [np.asarray(generator([x[i:i + batch_size] for x in inputs], training=False))
                    for i in range(0, len(latents), batch_size)]
         return imgs.to_uint8(np.concatenate(outputs, axis=0))
     outputs = [np.asarray(generator(latents[i:i + batch_size], training=False))
@@ -97,7 +111,7 @@ def load_generator(target: str | Path) -> LoadedGenerator:
 def _check_is_generator(model: keras.Model, path: Path) -> None:
     """A generator here takes one latent vector (None, k) and returns images (None, H, W, 1 or 3)."""
     inputs = model.inputs if isinstance(model.inputs, list) else [model.inputs]
-    conditional = len(inputs) == 2 and len(inputs[1].shape) == 2
+    conditional = len(inputs) in (2, 3) and all(len(t.shape) == 2 for t in inputs)
     in_shape = tuple(inputs[0].shape) if len(inputs) == 1 or conditional else None
     out_shape = tuple(model.outputs[0].shape) if len(model.outputs) == 1 else None
     if (in_shape is None or len(in_shape) != 2 or out_shape is None or len(out_shape) != 4
@@ -154,7 +168,7 @@ def write_images(images: np.ndarray, out: str | Path, rows: int, cols: int, *, u
 
 
 def sample(target: str | Path, out: str | Path, *, count: int | None, grid: tuple[int, int] | None,
-           seed: int, label: int | None = None, per_class: int | None = None) -> list[Path]:
+           seed: int, label: int | None = None, per_class: int | None = None, vary: str | None = None) -> list[Path]:
     """``gan sample``: draw images from a run's or a file's generator and write them to ``out``.
 
     For a conditional generator: ``label`` asks every image for one class; ``per_class`` draws that many
@@ -164,6 +178,8 @@ def sample(target: str | Path, out: str | Path, *, count: int | None, grid: tupl
         GanError: ``label``/``per_class`` for an unconditional generator, or a label out of range.
     """
     loaded = load_generator(target)
+    if vary is not None:
+        return _traversal(loaded, out, vary, rows=count or 8, seed=seed)
     classes = num_classes(loaded.model)
     if (label is not None or per_class is not None) and classes is None:
         raise GanError(f"{target}: --label and --per-class need a conditional generator (family: cgan)")
@@ -178,6 +194,36 @@ def sample(target: str | Path, out: str | Path, *, count: int | None, grid: tupl
         if label is not None:
             labels = np.full(count, label)
     images = generate(loaded.model, latent_batch(count, loaded.latent_dim, seed), labels)
+    sampling = loaded.recipe.sampling if loaded.recipe else None
+    return write_images(images, out, rows, cols, upscale=sampling.upscale if sampling else None,
+                        invert=sampling.invert if sampling else False)
+
+
+def _traversal(loaded: LoadedGenerator, out: str | Path, vary: str, rows: int, seed: int) -> list[Path]:
+    """InfoGAN latent traversal: ``c1`` puts each categorical value in its own column (one z per row);
+    ``c2``, ``c3``, ... sweep that continuous code over [-2, 2] in 8 columns, one categorical value per row.
+
+    Raises:
+        GanError: not an InfoGAN generator, or no such code.
+    """
+    classes, codes = num_classes(loaded.model), continuous_codes(loaded.model)
+    if classes is None or codes is None:
+        raise GanError(f"{loaded.source}: --vary needs an InfoGAN generator (family: infogan)")
+    names = ["c1", *(f"c{i + 2}" for i in range(codes))]
+    if vary not in names:
+        raise GanError(f"--vary {vary}: this generator's codes are {', '.join(names)}")
+    if vary == "c1":
+        cols = classes
+        latents = np.repeat(latent_batch(rows, loaded.latent_dim, seed), cols, axis=0)
+        labels = np.tile(np.arange(classes), rows)
+        continuous = np.zeros((rows * cols, codes), np.float32)
+    else:
+        rows, cols = classes, 8
+        latents = np.repeat(latent_batch(1, loaded.latent_dim, seed), rows * cols, axis=0)
+        labels = np.repeat(np.arange(classes), cols)
+        continuous = np.zeros((rows * cols, codes), np.float32)
+        continuous[:, int(vary[1:]) - 2] = np.tile(np.linspace(-2.0, 2.0, cols), rows)
+    images = generate(loaded.model, latents, labels, continuous=continuous)
     sampling = loaded.recipe.sampling if loaded.recipe else None
     return write_images(images, out, rows, cols, upscale=sampling.upscale if sampling else None,
                         invert=sampling.invert if sampling else False)

@@ -42,6 +42,8 @@ from gan_cli.sampling import generate, latent_batch
 PENALTY_STREAM = 2**40
 #: Offset of the seeds of the labels a conditional GAN's fakes are asked for.
 LABEL_STREAM = 2**41
+#: Offset of the seeds of InfoGAN's continuous codes.
+CODE_STREAM = 2**42
 #: Steps at the start of an invocation left out of ``ms_per_step`` (tracing, warm caches).
 WARMUP_STEPS = 10
 
@@ -162,9 +164,9 @@ class _Loop:
         self.images = tf.constant(data.images)
         self.labels = tf.constant(data.labels) if data.labels is not None else None
         #: one row per class in the sample grids of a conditional GAN
-        classes = models.num_classes or 1
-        self.fixed_labels = (np.arange(len(fixed)) // recipe.sampling.grid[1]) % classes if models.conditional \
-            else None
+        classes = models.num_classes or (models.info.categorical if models.info is not None else 1)
+        self.fixed_labels = (np.arange(len(fixed)) // recipe.sampling.grid[1]) % classes \
+            if models.conditional or models.info is not None else None
         self.data_description = data.description
         self.num_images = len(data.images)
         self.per_epoch, self.total, self.fixed = per_epoch, total, fixed
@@ -319,7 +321,18 @@ class _Loop:
         noise_g = tf.random.stateless_normal((batch, latent_dim), seed=[seed, base + d_steps])
         penalty = [tf.constant([seed, PENALTY_STREAM + base + k], tf.int64) for k in range(d_steps)]
         labels = None
-        if self.models.conditional:
+        if self.models.info is not None:
+            info = self.models.info
+
+            def codes(k: int) -> tuple[tf.Tensor, tf.Tensor]:
+                drawn = tf.random.stateless_uniform((batch,), seed=[seed, LABEL_STREAM + base + k], minval=0,
+                                                    maxval=info.categorical, dtype=tf.int32)
+                continuous = tf.random.stateless_uniform((batch, info.continuous), seed=[seed, CODE_STREAM + base + k],
+                                                         minval=-1.0, maxval=1.0)
+                return tf.one_hot(drawn, info.categorical), continuous
+
+            labels = ([None] * d_steps, [codes(k) for k in range(d_steps)], codes(d_steps))
+        elif self.models.conditional:
             classes = self.models.num_classes
 
             def random_labels(k: int) -> tf.Tensor:

@@ -178,3 +178,27 @@ def test_conditional_gan_keeps_the_invariants_and_uses_the_label() -> None:
     assert changed(g_before, models.generator) and not changed(d_before, models.discriminator)
     ones, sevens = tf.one_hot(tf.fill((8,), 1), 10), tf.one_hot(tf.fill((8,), 7), 10)
     assert not np.allclose(models.fake_images(noise, ones), models.fake_images(noise, sevens))
+
+
+def test_infogan_trains_its_q_head_with_g_and_never_with_d() -> None:
+    keras.utils.set_random_seed(0)
+    recipe = parse_recipe({"family": "infogan", "generator": {"latent_dim": 4, "widths": [16]},
+                           "discriminator": {"widths": [16]}, "info": {"categorical": 3, "continuous": 2}})
+    models = FAMILIES["infogan"](recipe, SHAPE)
+    real, noise = batch(models)
+    codes = (tf.one_hot(tf.range(8) % 3, 3), tf.zeros((8, 2)))
+    models.train_step([real], [noise], noise, None, ([None], [codes], codes))
+    q = [w for layer in models.q_layers for w in layer.weights]
+
+    def q_changed(before: list[np.ndarray]) -> bool:
+        return any(not np.array_equal(a, np.array(b)) for a, b in zip(before, q))
+
+    g_before, d_before, q_before = snapshot(models.generator), snapshot(models.discriminator), [np.array(w) for w in q]
+    models.update_discriminator(real, noise, None, None, codes)
+    assert changed(d_before, models.discriminator)
+    assert not changed(g_before, models.generator) and not q_changed(q_before)
+    g_before, d_before, q_before = snapshot(models.generator), snapshot(models.discriminator), [np.array(w) for w in q]
+    models.update_generator(noise, codes)
+    assert changed(g_before, models.generator) and q_changed(q_before)
+    assert not changed(d_before, models.discriminator)
+    assert "q_head" in models.checkpoint_state()

@@ -32,7 +32,7 @@ from gan_cli.evaluation.metrics import (
 from gan_cli.files import write_atomic
 from gan_cli.recipe import DataSpec
 from gan_cli.run_dir import RunDir
-from gan_cli.sampling import balanced_labels, generate, latent_batch, load_generator, num_classes
+from gan_cli.sampling import balanced_labels, continuous_codes, generate, latent_batch, load_generator, num_classes
 
 #: Fewer samples than this are refused (the covariances behind FD need many more to mean much).
 MIN_IMAGES = 10
@@ -41,7 +41,7 @@ PROTOCOL_KEYS = ("evaluator_sha256", "n_fake", "n_real", "split")
 
 
 def measure(fake: np.ndarray, real: np.ndarray, evaluator: Evaluator, *, seed: int = 0,
-            full: bool = True, requested: np.ndarray | None = None) -> dict[str, Any]:
+            full: bool = True, requested: np.ndarray | None = None, infogan: bool = False) -> dict[str, Any]:
     """All metrics of ``fake`` against ``real`` (both float images in [-1, 1]) in the evaluator's space.
 
     Args:
@@ -50,7 +50,9 @@ def measure(fake: np.ndarray, real: np.ndarray, evaluator: Evaluator, *, seed: i
         seed: for the random subsets of KID and PRDC.
         full: False skips KID and precision/recall/density/coverage (for quick checks during training).
         requested: the class each fake was generated for (conditional generators): adds
-            ``conditional_accuracy``, how often the evaluator agrees, overall and per class.
+            ``conditional_accuracy``, how often the evaluator agrees, overall and per class; or, with
+            ``infogan``, the categorical code's value: adds ``code_purity``, the fraction of samples whose
+            predicted class is the majority class of their code value (each value mapped by majority vote).
 
     Returns:
         ``fd`` (features, the primary number); for classifiers also ``fd_logits``, ``classifier_score``
@@ -73,12 +75,26 @@ def measure(fake: np.ndarray, real: np.ndarray, evaluator: Evaluator, *, seed: i
             "fake_shares": [round(float(s), 4) for s in fake_shares],
             "real_shares": [round(float(s), 4) for s in real_shares],
         }
-        if requested is not None:
+        if requested is not None and infogan:
+            result["code_purity"] = code_purity(requested, fake_logits.argmax(axis=1))
+        elif requested is not None:
             result["conditional_accuracy"] = dict(per_class_accuracy(fake_logits.argmax(axis=1), requested, classes))
     if full:
         result["kid"] = kernel_distance(real_features, fake_features, seed=seed)
         result["prdc"] = precision_recall_density_coverage(real_features, fake_features, seed=seed)
     return result
+
+
+def code_purity(codes: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
+    """Map each code value to the class the evaluator most often sees in its samples (majority vote);
+    purity is the fraction of samples that agree with their value's class."""
+    mapping, agree = {}, 0
+    for value in np.unique(codes):
+        counts = np.bincount(predicted[codes == value])
+        mapping[int(value)] = int(counts.argmax())
+        agree += int(counts.max())
+    return {"purity": agree / len(codes), "mapping": mapping,
+            "classes_reached": len(set(mapping.values()))}
 
 
 def real_images(spec: DataSpec, split: str, count: int, seed: int) -> np.ndarray:
@@ -106,7 +122,7 @@ def _check_shape(fake: np.ndarray, evaluator: Evaluator, what: str) -> None:
 
 def evaluate(fake_uint8: np.ndarray, spec: DataSpec, *, split: str, n_real: int, seed: int, what: str,
              echo: Callable[[str], None] = print, progress: bool | None = None,
-             requested: np.ndarray | None = None) -> dict[str, Any]:
+             requested: np.ndarray | None = None, infogan: bool = False) -> dict[str, Any]:
     """The full result for uint8 fake images (N, H, W, C) against a data set: metrics plus protocol."""
     if len(fake_uint8) < MIN_IMAGES:
         raise GanError(f"{what}: {len(fake_uint8)} images; measuring needs at least {MIN_IMAGES} (and FD is "
@@ -114,7 +130,7 @@ def evaluate(fake_uint8: np.ndarray, spec: DataSpec, *, split: str, n_real: int,
     evaluator = load_or_build_evaluator(spec, echo=echo, progress=progress)
     _check_shape(fake_uint8, evaluator, what)
     real = real_images(spec, split, n_real, seed)
-    metrics = measure(_as_float(fake_uint8), real, evaluator, seed=seed, requested=requested)
+    metrics = measure(_as_float(fake_uint8), real, evaluator, seed=seed, requested=requested, infogan=infogan)
     floor = evaluator.floor(len(fake_uint8), len(real), split)
     quality = {k: evaluator.info[k] for k in ("test_accuracy", "test_mse") if k in evaluator.info}
     return {
@@ -146,11 +162,12 @@ def evaluate_generator(target: str | Path, *, n: int, seed: int, split: str, sou
     if spec is None:
         raise GanError(f"{target}: a generator file carries no recipe; say which data set to measure against "
                        "with --source (and --data-path for npz/idx/folder)")
-    classes = num_classes(loaded.model)
+    classes, codes = num_classes(loaded.model), continuous_codes(loaded.model)
     requested = balanced_labels(n, classes) if classes else None
-    fake = generate(loaded.model, latent_batch(n, loaded.latent_dim, seed), requested)
+    continuous = np.random.default_rng(seed).uniform(-1, 1, (n, codes)) if codes is not None else None
+    fake = generate(loaded.model, latent_batch(n, loaded.latent_dim, seed), requested, continuous=continuous)
     result = evaluate(fake, spec, split=split, n_real=n, seed=seed, what=str(loaded.source), echo=echo,
-                      progress=progress, requested=requested)
+                      progress=progress, requested=requested, infogan=codes is not None)
     sidecar = loaded.source.with_suffix(".json")
     result["checkpoint"] = {"generator": str(loaded.source),
                             **(json.loads(sidecar.read_text()) if sidecar.is_file() else {})}
@@ -233,6 +250,10 @@ def format_result(result: dict[str, Any]) -> str:
             f"labels      {labels['classes_covered']}/{labels['num_classes']} classes covered, "
             f"KL(real||fake) {labels['kl_real_fake']:.4f}",
         ]
+        if "code_purity" in m:
+            purity = m["code_purity"]
+            lines.append(f"code c1     purity {purity['purity']:.3f} (values mapped to classes by majority vote; "
+                         f"{purity['classes_reached']} distinct classes)")
         if "conditional_accuracy" in m:
             accuracy = m["conditional_accuracy"]
             worst = min(a for a in accuracy["per_class"] if a is not None)

@@ -4,4 +4,4 @@ from __future__ import annotations
 
 from gan_cli.families import gan
 
-FAMILIES = {"gan": gan.build, "cgan": gan.build_conditional}
+FAMILIES = {"gan": gan.build, "cgan": gan.build_conditional, "infogan": gan.build_info}

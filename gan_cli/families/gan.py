@@ -24,15 +24,24 @@ import keras
 import tensorflow as tf
 
 from gan_cli.errors import RecipeError
-from gan_cli.losses import Adversarial, GradientNorm, MeanScore, adversarial, interpolate, penalty_loss
+from gan_cli.losses import (
+    Adversarial,
+    GradientNorm,
+    MeanScore,
+    adversarial,
+    information_loss,
+    interpolate,
+    penalty_loss,
+)
 from gan_cli.nets import (
     build_conditional_discriminator,
     build_conditional_generator,
     build_discriminator,
     build_generator,
 )
+from gan_cli.nets.info import info_generator, q_head
 from gan_cli.optimizers import make_optimizer
-from gan_cli.recipe import Recipe
+from gan_cli.recipe import InfoSpec, Recipe
 
 
 @dataclass
@@ -48,6 +57,8 @@ class GanModels:
     objective: Adversarial
     clip_value: float | None = None
     num_classes: int | None = None  # set for a conditional GAN: G and D also take a one-hot label
+    info: InfoSpec | None = None  # set for InfoGAN: G also takes codes, the combined model also outputs Q(G(.))
+    q_layers: list[Any] = field(default_factory=list)  # InfoGAN's own Q-head layers (trained with G)
     _fakes: Any = field(default=None, repr=False)
 
     @property
@@ -66,12 +77,14 @@ class GanModels:
     def conditional(self) -> bool:
         return self.num_classes is not None
 
-    def fake_images(self, noise: tf.Tensor, labels: tf.Tensor | None = None) -> tf.Tensor:
+    def fake_images(self, noise: tf.Tensor, labels: Any = None) -> tf.Tensor:
         """G(z) (or G(z, y)) in inference mode, as the tutorial's ``generator.predict`` gives (without its
         overhead)."""
         if self._fakes is None:
             generator = self.generator
             self._fakes = tf.function(lambda inputs: generator(inputs, training=False))
+        if self.info is not None:
+            return self._fakes([noise, *labels])
         return self._fakes([noise, labels] if self.conditional else noise)
 
     def update_discriminator(self, real: tf.Tensor, noise: tf.Tensor, penalty_seed: tf.Tensor | None = None,
@@ -111,10 +124,14 @@ class GanModels:
         return {"d_loss": float(result["loss"]), "d_real": float(_ending(result, "real_score")),
                 "d_fake": float(_ending(result, "fake_score"))}
 
-    def update_generator(self, noise: tf.Tensor, labels: tf.Tensor | None = None) -> dict[str, float]:
+    def update_generator(self, noise: tf.Tensor, labels: Any = None) -> dict[str, float]:
         """G's update through the combined model with D frozen, towards the objective's G target."""
         self.discriminator.trainable = False
         targets = tf.fill((int(noise.shape[0]), 1), self.objective.g_target)
+        if self.info is not None:  # InfoGAN: labels are the codes (c1 one-hot, c); Q must recover them
+            result = self.combined.train_on_batch([noise, *labels], [targets, tf.concat(list(labels), axis=1)],
+                                                  return_dict=True)
+            return {"g_loss": float(result["loss"])}
         inputs = [noise, labels] if self.conditional else noise
         result = self.combined.train_on_batch(inputs, targets, return_dict=True)
         return {"g_loss": float(result["loss"])}
@@ -148,12 +165,15 @@ class GanModels:
         """Everything an exact resume needs from the models: weights, BN statistics, spectral-norm
         vectors, dropout RNG state (``model.variables`` includes SeedGenerator states; ``weights`` does
         not) and both optimizers' slots and iteration counters."""
-        return {
+        state = {
             "generator": list(self.generator.variables),
             "discriminator": list(self.discriminator.variables),
             "g_optimizer": list(self.g_optimizer.variables),
             "d_optimizer": list(self.d_optimizer.variables),
         }
+        if self.q_layers:
+            state["q_head"] = [v for layer in self.q_layers for v in layer.variables]
+        return state
 
 
 def _ending(result: dict[str, Any], suffix: str) -> Any:
@@ -190,8 +210,23 @@ def build_conditional(recipe: Recipe, image_shape: tuple[int, int, int], num_cla
     return _compile(recipe, generator, discriminator, image_shape, num_classes)
 
 
+def build_info(recipe: Recipe, image_shape: tuple[int, int, int], num_classes: int | None = None) -> GanModels:
+    """InfoGAN (Chen et al. 2016): G(z, c1, c) and a Q head on D's body. D is compiled for its own update
+    as usual; the combined model ``Model([z, c1, c], [D(G(.)), Q(G(.))])`` is compiled with D frozen and
+    the losses [adversarial, information] weighted [1, info.weight], so G's update also trains Q's head.
+
+    Raises:
+        RecipeError: the recipe asks for the gradient penalty (not yet supported with codes).
+    """
+    if recipe.loss.gradient_penalty > 0:
+        raise RecipeError("loss.gradient_penalty: not supported with family infogan yet; set it to 0")
+    generator = info_generator(recipe.generator, image_shape, recipe.info, build_generator)
+    discriminator = build_discriminator(recipe.discriminator, image_shape)
+    return _compile(recipe, generator, discriminator, image_shape, None, info=True)
+
+
 def _compile(recipe: Recipe, generator: keras.Model, discriminator: keras.Model, image_shape: tuple[int, int, int],
-             num_classes: int | None) -> GanModels:
+             num_classes: int | None, info: bool = False) -> GanModels:
     objective = adversarial(recipe.loss, recipe.discriminator.output_activation)
     logits = objective.probabilities and recipe.discriminator.output_activation == "linear"
     metrics = [MeanScore(True, objective.real_target, logits), MeanScore(False, objective.real_target, logits)]
@@ -210,16 +245,28 @@ def _compile(recipe: Recipe, generator: keras.Model, discriminator: keras.Model,
 
     discriminator.trainable = False
     z = keras.Input((recipe.generator.latent_dim,), name="z")
+    q_layers: list[Any] = []
+    g_optimizer = make_optimizer(recipe.optimizers.generator)
     if num_classes:
         label = keras.Input((num_classes,), name="label")
         combined = keras.Model([z, label], discriminator([generator([z, label]), label]), name="combined")
+        combined.compile(optimizer=g_optimizer, loss=objective.g_loss)
+    elif info:
+        q_model, q_layers = q_head(discriminator, recipe.info)
+        codes = [keras.Input((recipe.info.categorical,), name="c_categorical"),
+                 keras.Input((recipe.info.continuous,), name="c_continuous")]
+        image = generator([z, *codes])
+        combined = keras.Model([z, *codes], [discriminator(image), q_model(image)], name="combined")
+        combined.compile(optimizer=g_optimizer, loss=[objective.g_loss,
+                                                      information_loss(recipe.info.categorical,
+                                                                       recipe.info.continuous_weight)],
+                         loss_weights=[1.0, recipe.info.weight])
     else:
         combined = keras.Model(z, discriminator(generator(z)), name="combined")
-    g_optimizer = make_optimizer(recipe.optimizers.generator)
-    combined.compile(optimizer=g_optimizer, loss=objective.g_loss)
+        combined.compile(optimizer=g_optimizer, loss=objective.g_loss)
     g_optimizer.build(combined.trainable_variables)
 
     discriminator.trainable = True
     d_optimizer.build(d_update.trainable_variables)
     return GanModels(generator, discriminator, d_update, combined, d_optimizer, g_optimizer, objective,
-                     recipe.discriminator.clip_value, num_classes)
+                     recipe.discriminator.clip_value, num_classes, recipe.info if info else None, q_layers)
