@@ -83,9 +83,12 @@ def describe(recipe: Recipe) -> list[str]:
     return [
         f"data: {data.description}",
         f"generator: {models.generator.count_params():,} parameters, z ({models.latent_dim},)"
-        f"{f' + one-hot label ({models.num_classes},)' if models.conditional else ''} -> image {data.image_shape}",
+        f"{f' + one-hot label ({models.num_classes},)' if models.conditional else ''}"
+        f"{f' + codes c1 ({models.info.categorical},), c ({models.info.continuous},)' if models.info else ''}"
+        f" -> image {data.image_shape}",
         f"discriminator: {models.discriminator.count_params():,} parameters",
-        f"combined D(G(z)): {_frozen_trainable_count(models):,} trainable parameters (G's; D frozen)",
+        f"combined D(G(z)): {_frozen_trainable_count(models):,} trainable parameters "
+        f"(G's{' and the Q head' if models.info else ''}; D frozen)",
         f"schedule: {per_epoch} steps per epoch, {total} steps in all",
     ]
 
