@@ -194,9 +194,7 @@ def sample(target: str | Path, out: str | Path, *, count: int | None, grid: tupl
         if label is not None:
             labels = np.full(count, label)
     images = generate(loaded.model, latent_batch(count, loaded.latent_dim, seed), labels)
-    sampling = loaded.recipe.sampling if loaded.recipe else None
-    return write_images(images, out, rows, cols, upscale=sampling.upscale if sampling else None,
-                        invert=sampling.invert if sampling else False)
+    return _write(loaded, images, out, rows, cols)
 
 
 def _traversal(loaded: LoadedGenerator, out: str | Path, vary: str, rows: int, seed: int) -> list[Path]:
@@ -224,6 +222,11 @@ def _traversal(loaded: LoadedGenerator, out: str | Path, vary: str, rows: int, s
         continuous = np.zeros((rows * cols, codes), np.float32)
         continuous[:, int(vary[1:]) - 2] = np.tile(np.linspace(-2.0, 2.0, cols), rows)
     images = generate(loaded.model, latents, labels, continuous=continuous)
+    return _write(loaded, images, out, rows, cols)
+
+
+def _write(loaded: LoadedGenerator, images: np.ndarray, out: str | Path, rows: int, cols: int) -> list[Path]:
+    """``write_images`` with the run's own grid look (``sampling.upscale``, ``sampling.invert``), if known."""
     sampling = loaded.recipe.sampling if loaded.recipe else None
     return write_images(images, out, rows, cols, upscale=sampling.upscale if sampling else None,
                         invert=sampling.invert if sampling else False)

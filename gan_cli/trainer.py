@@ -25,6 +25,7 @@ from gan_cli import __version__
 from gan_cli import images as imgs
 from gan_cli.checkpoints import CheckpointStore, export_model
 from gan_cli.data import ImageSet, load_images
+from gan_cli.data.transforms import to_unit_range
 from gan_cli.errors import DataError, TrainingDiverged, TrainingInterrupted
 from gan_cli.evaluation.evaluator import Evaluator, load_or_build_evaluator
 from gan_cli.evaluation.health import HealthMonitor
@@ -73,13 +74,24 @@ def batch_indices(spec: TrainSpec, seed: int, epoch: int, num_images: int, steps
     return rng.permutation(num_images)[: int(np.prod(shape))].reshape(shape)
 
 
-def describe(recipe: Recipe) -> list[str]:
-    """Lines for ``--dry-run``: the data, each network's parameter count, and the schedule."""
+def _prepare(recipe: Recipe) -> tuple[ImageSet, Any, int, int]:
+    """Seed, load the data, build the family's models: (data, models, steps per epoch, total steps).
+
+    Raises:
+        DataError, RecipeError: the data or networks do not fit the recipe.
+    """
     keras.utils.set_random_seed(recipe.seed)
     data = load_images(recipe.data)
-    models = FAMILIES[recipe.family](recipe, data.image_shape, data.num_classes)
     per_epoch = steps_per_epoch(len(data.images), recipe.train.batch_size * recipe.train.d_steps)
-    total = _total_steps(recipe, per_epoch)
+    total = recipe.train.epochs * per_epoch
+    total = min(total, recipe.train.steps) if recipe.train.steps else total
+    models = FAMILIES[recipe.family](recipe, data.image_shape, data.num_classes)
+    return data, models, per_epoch, total
+
+
+def describe(recipe: Recipe) -> list[str]:
+    """Lines for ``--dry-run``: the data, each network's parameter count, and the schedule."""
+    data, models, per_epoch, total = _prepare(recipe)
     return [
         f"data: {data.description}",
         f"generator: {models.generator.count_params():,} parameters, z ({models.latent_dim},)"
@@ -102,11 +114,6 @@ def _frozen_trainable_count(models: Any) -> int:
         models.discriminator.trainable = True
 
 
-def _total_steps(recipe: Recipe, per_epoch: int) -> int:
-    total = recipe.train.epochs * per_epoch
-    return min(total, recipe.train.steps) if recipe.train.steps else total
-
-
 def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: bool | None = None) -> dict[str, Any]:
     """Train the plan's recipe into its run directory (new, or resumed from its latest checkpoint).
 
@@ -124,11 +131,7 @@ def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: boo
         TrainingInterrupted: Ctrl-C (the last checkpoint is kept).
     """
     recipe, run = plan.recipe, plan.run
-    keras.utils.set_random_seed(recipe.seed)
-    data = load_images(recipe.data)
-    per_epoch = steps_per_epoch(len(data.images), recipe.train.batch_size * recipe.train.d_steps)
-    total = _total_steps(recipe, per_epoch)
-    models = FAMILIES[recipe.family](recipe, data.image_shape, data.num_classes)
+    data, models, per_epoch, total = _prepare(recipe)
     rows, cols = recipe.sampling.grid
     fixed = latent_batch(rows * cols, models.latent_dim, recipe.seed)
 
@@ -282,9 +285,8 @@ class _Loop:
         finite = math.isfinite(row["d_loss"]) and math.isfinite(row["g_loss"])
         extra: dict[str, Any] = {}
         if finite:
-            fixed_images = generate(self.models.generator, self.fixed, self.fixed_labels).astype(np.float32)
-            fixed_images = fixed_images / 127.5 - 1.0
-            extra["diversity"] = diversity(fixed_images)
+            fixed_images = generate(self.models.generator, self.fixed, self.fixed_labels)
+            extra["diversity"] = diversity(to_unit_range(fixed_images))
         if finite and evaluate_now:
             extra.update(self._evaluate())
         symptoms = self.health.end_epoch((row["d_loss"], row["g_loss"]), extra.get("diversity", 0.0),
@@ -302,7 +304,7 @@ class _Loop:
                                                      echo=self.echo, progress=self.progress)
             self.eval_real = real_images(self.recipe.data, spec.against, spec.n, self.recipe.seed)
         latents = latent_batch(spec.n, self.models.latent_dim, self.recipe.seed + 1)
-        fake = generate(self.models.generator, latents).astype(np.float32) / 127.5 - 1.0  # balanced labels if cgan
+        fake = to_unit_range(generate(self.models.generator, latents))  # balanced labels if conditional
         assert self.eval_real is not None
         result = measure(fake, self.eval_real, self.evaluator, seed=self.recipe.seed, full=False)
         values: dict[str, Any] = {"fd": result["fd"]}

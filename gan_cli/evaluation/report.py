@@ -17,6 +17,7 @@ import numpy as np
 from scipy.special import softmax
 
 from gan_cli import __version__
+from gan_cli.data.transforms import to_unit_range
 from gan_cli.errors import GanError
 from gan_cli.evaluation.evaluator import Evaluator, data_splits, load_or_build_evaluator
 from gan_cli.evaluation.metrics import (
@@ -110,10 +111,6 @@ def real_images(spec: DataSpec, split: str, count: int, seed: int) -> np.ndarray
     return images[np.random.default_rng(seed).choice(len(images), count, replace=False)]
 
 
-def _as_float(images: np.ndarray) -> np.ndarray:
-    return images.astype(np.float32) / 127.5 - 1.0
-
-
 def _check_shape(fake: np.ndarray, evaluator: Evaluator, what: str) -> None:
     if tuple(fake.shape[1:]) != evaluator.image_shape:
         raise GanError(f"{what}: images are {tuple(fake.shape[1:])} but the {evaluator.info['data']['source']} "
@@ -130,7 +127,7 @@ def evaluate(fake_uint8: np.ndarray, spec: DataSpec, *, split: str, n_real: int,
     evaluator = load_or_build_evaluator(spec, echo=echo, progress=progress)
     _check_shape(fake_uint8, evaluator, what)
     real = real_images(spec, split, n_real, seed)
-    metrics = measure(_as_float(fake_uint8), real, evaluator, seed=seed, requested=requested, infogan=infogan)
+    metrics = measure(to_unit_range(fake_uint8), real, evaluator, seed=seed, requested=requested, infogan=infogan)
     floor = evaluator.floor(len(fake_uint8), len(real), split)
     quality = {k: evaluator.info[k] for k in ("test_accuracy", "test_mse") if k in evaluator.info}
     return {
