@@ -22,8 +22,11 @@ def _quiet_tensorflow() -> None:
 
     TensorFlow 2.21 prints oneDNN notices through absl before any log level applies, so the
     process's stderr is pointed at /dev/null while it is imported. Import errors still propagate.
+    C++ log lines below FATAL are hidden too (level 3): Grappler's remapper logs "remapper failed" as an
+    error when it cannot fuse a BiasAdd + LeakyReLU gradient (the U-Net and PatchGAN have that pattern) and
+    then simply runs the graph unfused; failures that matter reach Python as exceptions.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if "tensorflow" in sys.modules or click.get_current_context().find_root().params.get("debug"):
         return
     sys.stderr.flush()
@@ -144,9 +147,13 @@ def train(target: Path, out: Path | None, overrides: tuple[str, ...], seed: int 
 @click.option("--label", type=click.IntRange(min=0), help="Conditional GAN: every image of this class.")
 @click.option("--per-class", type=click.IntRange(min=1), help="Conditional GAN: N images of each class, a row each.")
 @click.option("--vary", metavar="CODE", help="InfoGAN: a traversal grid along code c1 (categorical) or c2, c3, ...")
+@click.option("--input", "source", type=click.Path(path_type=Path),
+              help="pix2pix/CycleGAN: translate this image or folder of images (default: test examples).")
+@click.option("--direction", type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True,
+              help="CycleGAN: translate A to B or B to A.")
 @_handle_errors
 def sample(target: Path, count: int | None, grid: tuple[int, int] | None, seed: int, out: str, label: int | None,
-           per_class: int | None, vary: str | None) -> None:
+           per_class: int | None, vary: str | None, source: Path | None, direction: str) -> None:
     """Draw images from a trained generator (a run directory or a .keras file).
 
     \b
@@ -157,10 +164,18 @@ def sample(target: Path, count: int | None, grid: tuple[int, int] | None, seed: 
       gan sample runs/cgan-digits --label 7 --n 64 --out sevens.png
       gan sample runs/cgan-digits --per-class 10 --out classes.png
       gan sample runs/infogan-digits --vary c1 --out categories.png
+      gan sample runs/pix2pix-edges --out examples.png          # input | output | target
+      gan sample runs/pix2pix-edges --input sketches/ --out translated/
+      gan sample runs/cyclegan-thicken --direction b2a --input thick.png --out thin.png
     """
     _quiet_tensorflow()
+    from gan_cli.sampling import is_translation_run, translate
     from gan_cli.sampling import sample as draw
 
+    if source is not None or direction != "a2b" or is_translation_run(target):
+        written = translate(target, out, source=source, direction=direction, count=count, seed=seed)
+        click.echo(f"wrote {written[0]}" if len(written) == 1 else f"wrote {len(written)} images to {out}")
+        return
     written = draw(target, out, count=count, grid=grid, seed=seed, label=label, per_class=per_class, vary=vary)
     click.echo(f"wrote {written[0]}" if len(written) == 1 else f"wrote {len(written)} images to {out}")
 
@@ -180,10 +195,12 @@ def sample(target: Path, count: int | None, grid: tuple[int, int] | None, seed: 
 @click.option("--compare", is_flag=True, help="Compare the saved results of several runs side by side.")
 @click.option("--force", is_flag=True, help="With --compare: show results even when their protocols differ.")
 @click.option("--build-evaluator", "build", is_flag=True, help="(Re)build the evaluator for --source and exit.")
+@click.option("--direction", type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True,
+              help="CycleGAN runs: evaluate G (A to B) or F (B to A).")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: only on a terminal).")
 @_handle_errors
 def evaluate(targets: tuple[Path, ...], count: int, seed: int, against: str, as_json: bool, samples: Path | None,
-             source: str | None, data_path: str | None, compare: bool, force: bool, build: bool,
+             source: str | None, data_path: str | None, compare: bool, force: bool, build: bool, direction: str,
              progress: bool | None) -> None:
     """Measure a generator offline with an evaluator trained on the data set itself.
 
@@ -194,6 +211,7 @@ def evaluate(targets: tuple[Path, ...], count: int, seed: int, against: str, as_
       gan eval --samples other_tool.npz --source mnist
       gan eval --compare runs/digits runs/digits-b32
       gan eval --build-evaluator --source fashion_mnist
+      gan eval runs/pix2pix-edges              # L1/PSNR/SSIM to the truth, FD to domain B
     """
     from gan_cli.recipe import parse_recipe
 
@@ -222,6 +240,16 @@ def evaluate(targets: tuple[Path, ...], count: int, seed: int, against: str, as_
     else:
         if len(targets) != 1:
             raise click.UsageError("give one run directory or .keras generator (or --samples, or --compare RUNS)")
+        from gan_cli.sampling import is_translation_run
+
+        if is_translation_run(targets[0]):
+            from gan_cli.evaluation.translation import evaluate_translation, format_translation
+
+            result = evaluate_translation(targets[0], n=count, seed=seed, split=against, direction=direction,
+                                          echo=status, progress=progress)
+            click.echo(json.dumps(result, indent=2) if as_json
+                       else f"{report.format_result(result)}\n{format_translation(result)}")
+            return
         result = report.evaluate_generator(targets[0], n=count, seed=seed, split=against, source=spec,
                                            echo=status, progress=progress)
     click.echo(json.dumps(result, indent=2) if as_json else report.format_result(result))

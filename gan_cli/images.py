@@ -78,3 +78,18 @@ def save_png(path: str | Path, image: np.ndarray) -> Path:
     with atomic_path(path, suffix=".png") as tmp:
         Image.fromarray(array).save(tmp, format="PNG")
     return path
+
+
+def rows_of_columns(columns: list[np.ndarray], *, upscale: int = 1, padding: int = 2) -> np.ndarray:
+    """A grid whose row i shows ``columns[0][i], columns[1][i], ...`` (e.g. input | output | target).
+
+    Grey columns are repeated to RGB when any column is in colour.
+
+    Args:
+        columns: uint8 (N, H, W, C) arrays of one N, H and W.
+    """
+    channels = max(c.shape[3] for c in columns)
+    columns = [np.repeat(c, channels, axis=3) if c.shape[3] != channels else c for c in columns]
+    count = len(columns[0])
+    interleaved = np.stack(columns, axis=1).reshape(count * len(columns), *columns[0].shape[1:])
+    return make_grid(interleaved, count, len(columns), padding=padding, upscale=upscale)

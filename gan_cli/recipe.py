@@ -26,12 +26,20 @@ import yaml
 
 from gan_cli.errors import RecipeError
 
-DataSource = Literal["digits", "mnist", "fashion_mnist", "cifar10", "npz", "idx", "folder"]
-Architecture = Literal["mlp", "dcgan", "layers"]
+DataSource = Literal["digits", "mnist", "fashion_mnist", "cifar10", "npz", "idx", "folder", "paired_folder",
+                     "unpaired_folder"]
+Architecture = Literal["mlp", "dcgan", "layers", "unet", "resnet", "patchgan"]
+TaskName = Literal["edges", "lowres", "thicken"]
 ActivationName = Literal["leaky_relu", "relu", "elu", "tanh", "sigmoid", "linear"]
 LossName = Literal["bce", "least_squares", "wasserstein", "hinge"]
 OptimizerName = Literal["adam", "rmsprop", "sgd"]
-FamilyName = Literal["gan", "cgan", "infogan"]
+FamilyName = Literal["gan", "cgan", "infogan", "pix2pix", "cyclegan"]
+
+#: Families that translate images (A -> B) instead of generating them from noise.
+TRANSLATION_FAMILIES = ("pix2pix", "cyclegan")
+#: Architectures of the image-to-image networks, by role.
+TRANSLATION_GENERATORS = ("unet", "resnet")
+TRANSLATION_DISCRIMINATORS = ("patchgan",)
 
 
 def _range(default: Any, low: float | None = None, high: float | None = None, *,
@@ -155,6 +163,13 @@ class DataSpec:
     image_size: tuple[int, int] | None = _range(None, 1, doc="resize images to [height, width], e.g. 32x32")
     channels: Literal[1, 3] | None = _doc(None, "convert images to 1 (grey) or 3 (RGB) channels")
     limit: int | None = _range(None, 1, doc="use only the first N images")
+    task: TaskName | None = _doc(None, "offline translation task made from the source's images: edges (A = edge "
+                                       "map, B = image), lowres (A = 4x downsampled and enlarged again, B = "
+                                       "image) or thicken (A = image, B = strokes dilated); pix2pix/cyclegan")
+    direction: Literal["a2b", "b2a"] = _doc("a2b", "translate A to B, or swap the domains (b2a)")
+    crop_size: tuple[int, int] | None = _range(None, 1, doc="random [height, width] crop of each training image "
+                                                            "(pair) after image_size; null = none")
+    flip: bool = _doc(False, "random horizontal flips of training images (pairs flip together)")
 
 
 @dataclass(frozen=True)
@@ -175,6 +190,8 @@ class NetSpec:
     kernel_stddev_layers: Literal["first", "all"] = _doc("first", "which layers get kernel_stddev")
     output_activation: ActivationName = _doc("sigmoid", "activation of the output layer")
     spectral_norm: bool = _doc(False, "wrap every Dense/Conv kernel in keras.layers.SpectralNormalization")
+    norm: Literal["batch", "instance", "none"] = _doc("batch", "normalization inside unet/resnet/patchgan "
+                                                               "networks (instance: per image, as CycleGAN)")
     layers: tuple[LayerSpec, ...] | None = _doc(None, "explicit layer list (architecture: layers)")
 
 
@@ -186,6 +203,7 @@ class GeneratorSpec(NetSpec):
     widths: tuple[int, ...] = _range((256, 512, 1024), 1, doc="hidden layer sizes (mlp) or channels "
                                                                "per stage (dcgan)")
     output_activation: ActivationName = _doc("tanh", "activation of the output layer")
+    res_blocks: int = _range(9, 1, doc="resnet: residual blocks between down- and up-sampling")
 
 
 @dataclass(frozen=True)
@@ -195,6 +213,7 @@ class DiscriminatorSpec(NetSpec):
     dropout: float = _range(0.3, 0.0, 1.0, high_open=True, doc="dropout rate after each hidden layer")
     clip_value: float | None = _range(None, 0.0, doc="WGAN weight clipping: after each update every D weight "
                                                      "is clipped to [-c, c]; null = off")
+    scales: int = _range(1, 1, doc="patchgan: discriminators at image scales 1, 1/2, 1/4, ... (pix2pixHD)")
 
 
 @dataclass(frozen=True)
@@ -289,6 +308,24 @@ class InfoSpec:
 
 
 @dataclass(frozen=True)
+class TranslationSpec:
+    """The image-to-image losses (``family: pix2pix`` or ``cyclegan``) beside the adversarial one."""
+
+    adversarial_weight: float = _range(1.0, 0.0, doc="weight of the adversarial term in the generators' loss "
+                                                     "(0 = a U-Net trained on L1 alone, the usual baseline)")
+    l1_weight: float = _range(100.0, 0.0, doc="pix2pix: lambda of |G(A) - B|, the L1 distance to the true B")
+    cycle_weight: float = _range(10.0, 0.0, doc="cyclegan: lambda of |F(G(A)) - A| and |G(F(B)) - B|")
+    identity_weight: float = _range(0.5, 0.0, doc="cyclegan: weight of |G(B) - B| and |F(A) - A| as a "
+                                                  "fraction of cycle_weight")
+    feature_matching_weight: float = _range(0.0, 0.0, doc="pix2pixHD: lambda of the L1 distance between D's "
+                                                          "features of real and generated pairs; 0 = off")
+    pool_size: int = _range(50, 0, doc="cyclegan: generated images each discriminator also sees from a "
+                                       "history pool; 0 = off")
+    decay_from: float = _range(0.5, 0.0, 1.0, doc="learning rates decay linearly to 0 from this fraction of "
+                                                  "the training steps to the end; 1 = constant")
+
+
+@dataclass(frozen=True)
 class EvalSpec:
     """Evaluation during training (``gan eval``'s evaluator and Fréchet distance, every N epochs)."""
 
@@ -320,7 +357,8 @@ class Recipe:
         "pattern": r"([A-Za-z0-9_][A-Za-z0-9_.-]*)?"})
     seed: int = _range(0, 0, 2**32 - 1, doc="seed for weights, data order, noise and dropout")
     family: FamilyName = _doc("gan", "gan: G(z) and D(x); cgan: G(z, y) and D(x, y) conditioned on the class label; "
-                                     "infogan: G(z, c) with latent codes c recovered by a Q head")
+                                     "infogan: G(z, c) with latent codes c recovered by a Q head; pix2pix: "
+                                     "paired A -> B translation; cyclegan: unpaired A <-> B translation")
     data: DataSpec = _doc(DataSpec(), "training data")
     generator: GeneratorSpec = _doc(GeneratorSpec(), "generator network")
     discriminator: DiscriminatorSpec = _doc(DiscriminatorSpec(), "discriminator network")
@@ -331,6 +369,7 @@ class Recipe:
     checkpoints: CheckpointSpec = _doc(CheckpointSpec(), "checkpoints")
     condition: ConditionSpec = _doc(ConditionSpec(), "label conditioning (family: cgan)")
     info: InfoSpec = _doc(InfoSpec(), "latent codes (family: infogan)")
+    translation: TranslationSpec = _doc(TranslationSpec(), "image-to-image losses (family: pix2pix, cyclegan)")
     eval: EvalSpec = _doc(EvalSpec(), "evaluation during training")
     health: HealthSpec = _doc(HealthSpec(), "training-health warnings")
 
@@ -596,7 +635,44 @@ def _convert_section(cls: type, raw: Any, path: str, ctx: _Context) -> Any:
     if issubclass(cls, NetSpec) and values.get("architecture") == "layers" and not values.get("layers"):
         raise ctx.fail(f"{path}layers", "architecture 'layers' needs a list of layers, "
                                         "e.g. [{type: dense, units: 256}, {type: activation, name: relu}]")
+    if cls is Recipe:
+        _check_family(values, ctx)
     return cls(**values)
+
+
+def _check_family(values: dict[str, Any], ctx: _Context) -> None:
+    """Translation families need image-to-image networks and paired or unpaired data; the others must not
+    have them."""
+    family = values.get("family", "gan")
+    data = values.get("data", DataSpec())
+    generator = values.get("generator", GeneratorSpec())
+    discriminator = values.get("discriminator", DiscriminatorSpec())
+    translation_data = data.task is not None or data.source in ("paired_folder", "unpaired_folder")
+    if family in TRANSLATION_FAMILIES:
+        if generator.architecture not in TRANSLATION_GENERATORS:
+            raise ctx.fail("generator.architecture", f"family {family} needs an image-to-image generator: "
+                                                     f"{' or '.join(TRANSLATION_GENERATORS)}")
+        if discriminator.architecture not in TRANSLATION_DISCRIMINATORS:
+            raise ctx.fail("discriminator.architecture", f"family {family} needs discriminator.architecture: "
+                                                         "patchgan")
+        if not translation_data:
+            raise ctx.fail("data", f"family {family} translates images: set data.task (edges, lowres, thicken) "
+                                   "or data.source: paired_folder / unpaired_folder")
+        if family == "pix2pix" and data.source == "unpaired_folder":
+            raise ctx.fail("data.source", "pix2pix needs paired images (paired_folder or data.task); "
+                                          "use family: cyclegan for unpaired folders")
+        if values.get("train", TrainSpec()).d_steps != 1:
+            raise ctx.fail("train.d_steps", f"family {family} updates each discriminator once per step; set it to 1")
+        if values.get("loss", LossSpec()).gradient_penalty > 0:
+            raise ctx.fail("loss.gradient_penalty", f"not supported with family {family}; set it to 0")
+        return
+    for role, spec in (("generator", generator), ("discriminator", discriminator)):
+        if spec.architecture in TRANSLATION_GENERATORS + TRANSLATION_DISCRIMINATORS:
+            raise ctx.fail(f"{role}.architecture", f"{spec.architecture} is an image-to-image network; use it "
+                                                   "with family: pix2pix or cyclegan")
+    if translation_data:
+        key = "data.task" if data.task is not None else "data.source"
+        raise ctx.fail(key, f"translation data needs family: pix2pix or cyclegan (family is {family})")
 
 
 def _check_optimizer_params(values: dict[str, Any], raw: Mapping[str, Any], path: str,

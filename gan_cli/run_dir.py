@@ -11,6 +11,7 @@ A run directory is the contract between the verbs: ``gan train`` fills it, ``gan
     RUN/checkpoints/         tf.train.Checkpoint files (G, D, both optimizers, counters, RNG state)
     RUN/generator.keras      the generator, exported at every checkpoint and at the end
     RUN/generator.json       the step and epoch it was exported at
+    RUN/generator_b2a.keras  CycleGAN only: the inverse generator F: B -> A (RUN/generator.keras is G: A -> B)
     RUN/eval.json            the latest ``gan eval`` result
     RUN/best/                the checkpoint, generator.keras and generator.json (FD, step, protocol) with the
                              lowest FD during training
@@ -21,7 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,11 @@ from gan_cli.files import write_atomic
 
 METRIC_COLUMNS = ("epoch", "step", "steps_in_row", "d_loss", "g_loss", "d_real", "d_fake",
                   "seconds", "ms_per_step", "diversity", "fd", "label_kl", "classes_covered", "health")
+
+#: ``metrics.csv`` of pix2pix and CycleGAN runs: their own loss terms, and ``val_l1``, the mean |output - truth|
+#: (in [0, 1] pixel units) of the fixed test examples shown in the sample grids.
+TRANSLATION_COLUMNS = ("epoch", "step", "steps_in_row", "d_loss", "g_loss", "d_real", "d_fake", "g_adv", "l1", "fm",
+                       "cycle", "identity", "d_a_loss", "d_b_loss", "seconds", "ms_per_step", "val_l1", "fd", "health")
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,11 @@ class RunDir:
     def generator_info(self) -> Path:
         """Which step ``generator.keras`` was exported at (``gan eval`` records it)."""
         return self.root / "generator.json"
+
+    @property
+    def inverse_generator(self) -> Path:
+        """CycleGAN's F: B -> A."""
+        return self.root / "generator_b2a.keras"
 
     @property
     def eval_json(self) -> Path:
@@ -135,13 +146,14 @@ def write_json(path: Path, data: Mapping[str, Any]) -> None:
     write_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
-def write_metrics(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
-    """Rewrite ``metrics.csv`` atomically with the given rows (columns: METRIC_COLUMNS)."""
+def write_metrics(path: Path, rows: Iterable[Mapping[str, Any]], columns: Sequence[str] = METRIC_COLUMNS) -> None:
+    """Rewrite ``metrics.csv`` atomically with the given rows (columns: METRIC_COLUMNS, or
+    TRANSLATION_COLUMNS for an image-to-image run)."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=METRIC_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _format(row.get(k)) for k in METRIC_COLUMNS})
+        writer.writerow({k: _format(row.get(k)) for k in columns})
     write_atomic(path, buffer.getvalue())
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass
@@ -11,10 +12,13 @@ import keras
 import numpy as np
 
 from gan_cli import images as imgs
-from gan_cli.errors import GanError, RunDirError
+from gan_cli.data.folder import is_image_file, read_image
+from gan_cli.data.pairs import load_pairs
+from gan_cli.data.transforms import center_crop, resize_images, to_unit_range
+from gan_cli.errors import DataError, GanError, RunDirError
 from gan_cli.files import atomic_path
 from gan_cli.nets.common import SpectralNorm  # noqa: F401 - registers the layer for load_model
-from gan_cli.recipe import Recipe, load_recipe
+from gan_cli.recipe import TRANSLATION_FAMILIES, Recipe, load_recipe
 from gan_cli.run_dir import open_run
 
 
@@ -97,6 +101,9 @@ def load_generator(target: str | Path) -> LoadedGenerator:
             raise RunDirError(f"{path}: no generator.keras yet (it is written at the first checkpoint); "
                               f"train longer or resume with: gan train {path} --resume")
         recipe = load_recipe(run.recipe)
+        if recipe.family in TRANSLATION_FAMILIES:
+            raise GanError(f"{target}: a {recipe.family} run translates images; give them with --input IMAGE_OR_DIR "
+                           "(or gan sample RUN --out FILE.png for its test examples)")
         path = run.generator
     elif path.suffix != ".keras" or not path.is_file():
         raise RunDirError(f"{path}: not a run directory or a .keras generator file")
@@ -230,3 +237,133 @@ def _write(loaded: LoadedGenerator, images: np.ndarray, out: str | Path, rows: i
     sampling = loaded.recipe.sampling if loaded.recipe else None
     return write_images(images, out, rows, cols, upscale=sampling.upscale if sampling else None,
                         invert=sampling.invert if sampling else False)
+
+
+# --------------------------------------------------------------------------------------------------
+# Image-to-image translation (family: pix2pix, cyclegan)
+
+
+def is_translation_run(target: str | Path) -> bool:
+    """Whether ``target`` is a run directory of a pix2pix or CycleGAN recipe."""
+    path = Path(target)
+    if not (path / "recipe.yaml").is_file():
+        return False
+    return load_recipe(path / "recipe.yaml").family in TRANSLATION_FAMILIES
+
+
+def translate_images(model: keras.Model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """A translator's outputs, in inference mode, for float images in [-1, 1]; uint8 (N, H, W, C)."""
+    outputs = [np.asarray(model(images[i:i + batch_size], training=False))
+               for i in range(0, len(images), batch_size)]
+    return imgs.to_uint8(np.concatenate(outputs, axis=0))
+
+
+def load_translator(target: str | Path, direction: str = "a2b") -> LoadedGenerator:
+    """The generator of a pix2pix/CycleGAN run directory for ``direction`` (b2a: CycleGAN's F), or a .keras
+    translator file (safe mode).
+
+    Raises:
+        GanError: not a translation run, no b2a generator (pix2pix), or a file that is not image -> image.
+    """
+    path = Path(target)
+    recipe = None
+    if path.is_dir():
+        run = open_run(path)
+        recipe = load_recipe(run.recipe)
+        if recipe.family not in TRANSLATION_FAMILIES:
+            raise GanError(f"{target}: --input and --direction are for pix2pix/cyclegan runs; this run is "
+                           f"family {recipe.family}")
+        if direction == "b2a" and recipe.family != "cyclegan":
+            raise GanError(f"--direction b2a: only CycleGAN learns B -> A; this run is {recipe.family} (A -> B)")
+        path = run.inverse_generator if direction == "b2a" else run.generator
+        if not path.is_file():
+            raise RunDirError(f"{target}: no {path.name} yet (it is written at the first checkpoint); train "
+                              f"longer or resume with: gan train {target} --resume")
+    elif path.suffix != ".keras" or not path.is_file():
+        raise RunDirError(f"{path}: not a run directory or a .keras translator file")
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # keras raises many types for a bad file
+        raise RunDirError(f"{path}: cannot load the model ({str(exc).splitlines()[0][:200]})") from None
+    shape_in, shape_out = tuple(model.inputs[0].shape), tuple(model.outputs[0].shape)
+    if len(model.inputs) != 1 or len(shape_in) != 4 or len(shape_out) != 4:
+        raise RunDirError(f"{path}: not an image-to-image model (inputs {shape_in}, outputs {shape_out})")
+    return LoadedGenerator(model, recipe, path)
+
+
+def read_input_images(source: str | Path, shape: tuple[int, int, int]) -> tuple[np.ndarray, list[str]]:
+    """Images from a file or a folder (sorted; PNG/JPEG) as float32 [-1, 1] of ``shape`` (H, W, C): converted
+    to grey or RGB and resized to H x W. Returns them with their file names.
+
+    Raises:
+        GanError: no such file or folder, or no image in it.
+    """
+    path = Path(source)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if is_image_file(p))
+    elif path.is_file():
+        files = [path]
+    else:
+        raise GanError(f"--input {source}: no such file or folder")
+    if not files:
+        raise GanError(f"--input {source}: no PNG/JPEG images in this folder")
+    mode = "RGB" if shape[2] == 3 else "L"
+    images = np.stack([read_image(f, mode, (shape[0], shape[1])) for f in files])
+    return to_unit_range(resize_images(images, (shape[0], shape[1]))), [f.name for f in files]
+
+
+def translate(target: str | Path, out: str | Path, *, source: str | Path | None, direction: str = "a2b",
+              count: int | None = None, seed: int = 0) -> list[Path]:
+    """``gan sample`` for a translation run: translate ``source`` images (a file or a folder), or, without
+    one, ``count`` examples of the run's test split, and write them.
+
+    A ``.png`` grid shows one example per row: input | output, and | true target where one is known;
+    a directory gets one output PNG per input (under the input's name); ``.npz`` gets ``x`` (outputs).
+
+    Raises:
+        GanError: see :func:`load_translator` and :func:`read_input_images`; no test data for a run.
+    """
+    loaded = load_translator(target, direction)
+    shape = tuple(int(d) for d in loaded.model.inputs[0].shape[1:])
+    truths = None
+    if source is not None:
+        inputs, names = read_input_images(source, shape)  # type: ignore[arg-type]
+    else:
+        if loaded.recipe is None:
+            raise GanError(f"{target}: a .keras file carries no data; give images with --input IMAGE_OR_DIR")
+        try:
+            inputs, truths = example_pairs(loaded.recipe, direction, count or 8, seed, "test")
+        except DataError:  # no test split: show training examples
+            inputs, truths = example_pairs(loaded.recipe, direction, count or 8, seed, "train")
+        names = [f"example_{i:05d}.png" for i in range(len(inputs))]
+    outputs = translate_images(loaded.model, inputs)
+    text, out_path = str(out), Path(out)
+    if text.endswith(("/", os.sep)) or out_path.is_dir():
+        out_path.mkdir(parents=True, exist_ok=True)
+        return [imgs.save_png(out_path / Path(name).with_suffix(".png").name, image)
+                for name, image in zip(names, outputs)]
+    if out_path.suffix == ".png":
+        columns = [imgs.to_uint8(inputs), outputs] + ([imgs.to_uint8(truths)] if truths is not None else [])
+        upscale = imgs.auto_upscale(outputs.shape[1], min_cell=64)
+        return [imgs.save_png(out_path, imgs.rows_of_columns(columns, upscale=upscale))]
+    return write_images(outputs, out, len(outputs), 1)
+
+
+def example_pairs(recipe: Recipe, direction: str, count: int, seed: int, split: str = "test"
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Up to ``count`` inputs of the run's ``split`` for ``direction`` (a2b: A, b2a: B), drawn with ``seed``
+    and kept in data order, and their true targets when the data has them; prepared as in training
+    (center crop to ``data.crop_size``).
+
+    Raises:
+        DataError: the split cannot be loaded (e.g. a folder without test/).
+    """
+    spec = recipe.data
+    pairs = load_pairs(dataclasses.replace(spec, split=split, limit=None),  # type: ignore[arg-type]
+                       paired=recipe.family == "pix2pix")
+    inputs, truths = (pairs.a, pairs.a_truth) if direction == "a2b" else (pairs.b, pairs.b_truth)
+    chosen = np.sort(np.random.default_rng(seed).permutation(len(inputs))[: min(count, len(inputs))])
+    crop = tuple(spec.crop_size) if spec.crop_size else None
+    return (center_crop(inputs[chosen], crop),  # type: ignore[arg-type]
+            None if truths is None else center_crop(truths[chosen], crop))  # type: ignore[arg-type]
+

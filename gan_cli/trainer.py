@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from gan_cli import __version__
+from gan_cli import __version__, translation_trainer
 from gan_cli import images as imgs
 from gan_cli.checkpoints import CheckpointStore, export_model
 from gan_cli.data import ImageSet, load_images
@@ -32,11 +32,11 @@ from gan_cli.evaluation.health import HealthMonitor
 from gan_cli.evaluation.metrics import diversity
 from gan_cli.evaluation.report import measure, real_images
 from gan_cli.families import FAMILIES
-from gan_cli.files import write_atomic
 from gan_cli.plan import TrainingPlan
 from gan_cli.plots import plot_loss_curves
-from gan_cli.recipe import Recipe, TrainSpec, dump_recipe
-from gan_cli.run_dir import RunDir, read_metrics, write_json, write_metrics
+from gan_cli.recipe import TRANSLATION_FAMILIES, Recipe, TrainSpec
+from gan_cli.resuming import begin
+from gan_cli.run_dir import RunDir, write_json, write_metrics
 from gan_cli.sampling import generate, latent_batch
 
 #: Offset that keeps the WGAN-GP interpolation seeds apart from the noise seeds.
@@ -91,6 +91,8 @@ def _prepare(recipe: Recipe) -> tuple[ImageSet, Any, int, int]:
 
 def describe(recipe: Recipe) -> list[str]:
     """Lines for ``--dry-run``: the data, each network's parameter count, and the schedule."""
+    if recipe.family in TRANSLATION_FAMILIES:
+        return translation_trainer.describe(recipe)
     data, models, per_epoch, total = _prepare(recipe)
     return [
         f"data: {data.description}",
@@ -117,6 +119,8 @@ def _frozen_trainable_count(models: Any) -> int:
 def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: bool | None = None) -> dict[str, Any]:
     """Train the plan's recipe into its run directory (new, or resumed from its latest checkpoint).
 
+    pix2pix and CycleGAN recipes go to :func:`gan_cli.translation_trainer.train`.
+
     Args:
         plan: from ``plan_training``.
         echo: receives one summary line per epoch and the closing lines.
@@ -130,31 +134,20 @@ def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: boo
         TrainingDiverged: a loss became NaN or infinite (the last good checkpoint is kept).
         TrainingInterrupted: Ctrl-C (the last checkpoint is kept).
     """
+    if plan.recipe.family in TRANSLATION_FAMILIES:
+        return translation_trainer.train(plan, echo, progress)
     recipe, run = plan.recipe, plan.run
     data, models, per_epoch, total = _prepare(recipe)
     rows, cols = recipe.sampling.grid
     fixed = latent_batch(rows * cols, models.latent_dim, recipe.seed)
 
-    if not plan.resume:
-        write_atomic(run.recipe, dump_recipe(recipe))  # creates the run directory
     store = CheckpointStore(run.checkpoints, models.checkpoint_state(), fixed, recipe.checkpoints.keep)
-    step, metric_rows, seconds_before = 0, [], 0.0
-    if plan.resume:
-        restored = store.restore_latest()
-        if restored is None:
-            echo(f"{run.root} has no checkpoint yet; training it from step 0")
-        else:
-            step = restored
-            fixed = store.fixed_latents.numpy()
-            metric_rows = [r for r in read_metrics(run.metrics) if r["step"] <= step]
-            seconds_before = metric_rows[-1]["seconds"] if metric_rows else 0.0
-        if step >= total:
-            echo(f"{run.root} already finished at step {step} of {total}; nothing to do (raise "
-                 "train.epochs or train.steps with --set to train further)")
-            return json.loads(run.summary.read_text()) if run.summary.is_file() else {"steps": step}
-        if restored is not None:
-            echo(f"resuming {run.root} at step {step} (epoch {step / per_epoch:.2f})")
-        write_atomic(run.recipe, dump_recipe(recipe))
+    started = begin(plan, store, per_epoch, total, echo)
+    if isinstance(started, dict):
+        return started
+    step, metric_rows, seconds_before = started
+    if plan.resume and store.latest is not None:
+        fixed = store.fixed_latents.numpy()
 
     loop = _Loop(recipe, run, models, store, data, per_epoch, total, fixed, echo, progress)
     return loop.go(step, metric_rows, seconds_before)

@@ -17,10 +17,11 @@ STAGES = {
     "recipe": 1, "images": 1, "run_dir": 1,
     "data": 2, "nets": 2, "losses": 2, "optimizers": 2, "plan": 2, "plots": 2,
     "families": 3, "checkpoints": 3, "sampling": 3,
-    "evaluation": 4,
-    "trainer": 5,
-    "cli": 6,
-    "__main__": 7,
+    "evaluation": 4, "resuming": 4,
+    "translation_trainer": 5,
+    "trainer": 6,
+    "cli": 7,
+    "__main__": 8,
 }
 
 

@@ -7,29 +7,22 @@ and scales to [-1, 1]. Nothing here imports TensorFlow; only the keras download 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from gan_cli.data import digits, folder, idx, keras_datasets, npz
+from gan_cli.data.prepare import check_spec, prepare
 from gan_cli.data.raw import RawImages
-from gan_cli.data.transforms import convert_channels, resize_images, to_unit_range
+from gan_cli.data.sources import IMAGE_SOURCES
+from gan_cli.data.transforms import to_unit_range
 from gan_cli.errors import DataError
 from gan_cli.recipe import DataSpec
 
 __all__ = ["SOURCES", "ImageSet", "RawImages", "load_images"]
 
-#: Source name (``data.source``) -> loader. Keys equal the choices of ``gan_cli.recipe.DataSource``.
-SOURCES: dict[str, Callable[[DataSpec], RawImages]] = {
-    "digits": digits.load,
-    "mnist": keras_datasets.load_mnist,
-    "fashion_mnist": keras_datasets.load_fashion_mnist,
-    "cifar10": keras_datasets.load_cifar10,
-    "npz": npz.load,
-    "idx": idx.load,
-    "folder": folder.load,
-}
+#: Every ``data.source`` name; keys equal the choices of ``gan_cli.recipe.DataSource``. The translation
+#: sources map to None: :func:`gan_cli.data.pairs.load_pairs` reads them.
+SOURCES: dict[str, object] = {**IMAGE_SOURCES, "paired_folder": None, "unpaired_folder": None}
 
 
 @dataclass(frozen=True)
@@ -75,33 +68,24 @@ def load_images(spec: DataSpec) -> ImageSet:
     Returns:
         The prepared :class:`ImageSet`.
 
+    For translation data (``data.task`` or a pair source) the images are those of the target domain B
+    (what a translation's outputs are measured against).
+
     Raises:
         DataError: unknown source, invalid ``image_size``, or any problem the source reports (missing
             or malformed files, offline without local copies), always as one line naming what to fix.
     """
-    loader = SOURCES.get(spec.source)
-    if loader is None:
+    if spec.source not in SOURCES:
         raise DataError(f"data.source: unknown source {spec.source!r}; valid choices: {', '.join(SOURCES)}")
-    if spec.limit is not None and spec.limit < 1:
-        raise DataError(f"data.limit: expected a positive number of images, got {spec.limit}")
-    if spec.image_size is not None and (len(spec.image_size) != 2 or min(spec.image_size) < 1):
-        raise DataError(f"data.image_size: expected [height, width] of positive integers, got "
-                        f"{list(spec.image_size)}")
-    raw = loader(spec)
-    images, labels = raw.images, raw.labels
-    notes = []
-    if spec.limit is not None and spec.limit < len(images):
-        notes.append(f"first {spec.limit} of {len(images)}")
-        images = images[: spec.limit]
-        labels = None if labels is None else labels[: spec.limit]
-    if spec.image_size is not None:
-        size = (int(spec.image_size[0]), int(spec.image_size[1]))
-        if images.shape[1:3] != size:
-            notes.append(f"resized from {images.shape[1]}x{images.shape[2]}")
-            images = resize_images(images, size)
-    if spec.channels is not None and images.shape[3] != spec.channels:
-        notes.append("grey to RGB" if spec.channels == 3 else "RGB to grey")
-        images = convert_channels(images, spec.channels)
+    check_spec(spec)
+    from gan_cli.data.pairs import is_translation, load_pairs  # pairs imports this package's modules
+
+    if is_translation(spec):
+        pairs = load_pairs(spec, paired=spec.source != "unpaired_folder")
+        return ImageSet(pairs.b, pairs.labels_b, f"target domain B of {pairs.description}")
+    raw = IMAGE_SOURCES[spec.source](spec)
+    prepared = prepare(raw, spec)
+    images, labels, notes = prepared.images, prepared.labels, prepared.notes
     result = ImageSet(images=to_unit_range(images), labels=labels, description="")
     height, width, channels = result.image_shape
     noted = f" ({', '.join(notes)})" if notes else ""

@@ -60,7 +60,7 @@ def load(spec: DataSpec) -> RawImages:
     except OSError as exc:
         raise DataError(f"{exc.filename or root}: cannot list the folder ({exc.strerror or exc}); check its "
                         "permissions") from None
-    headers = [_peek(path) for path in files]
+    headers = [peek_image(path) for path in files]
     mode = "RGB" if any(m not in GREY_MODES for m, _ in headers) else "L"
     sizes = {size for _, size in headers}
     note = ""
@@ -77,7 +77,7 @@ def load(spec: DataSpec) -> RawImages:
     channels = 3 if mode == "RGB" else 1
     images = np.empty((len(files), target[0], target[1], channels), dtype=np.uint8)
     for i, path in enumerate(files):
-        images[i] = _read(path, mode, target)
+        images[i] = read_image(path, mode, target)
     description = f"folder {root}"
     if class_names:
         shown = ", ".join(class_names[:5]) + (", ..." if len(class_names) > 5 else "")
@@ -99,10 +99,10 @@ def _split_folder(root: Path, split: str) -> Path:
 
 def _list_images(root: Path) -> tuple[list[Path], np.ndarray | None, list[str]]:
     """Image files in sorted order, their labels (None without class folders) and the class names."""
-    top = sorted(child for child in root.iterdir() if _is_image(child))
+    top = sorted(child for child in root.iterdir() if is_image_file(child))
     classes = []
     for folder in sorted(child for child in root.iterdir() if child.is_dir() and not _hidden(child)):
-        found = sorted(path for path in folder.rglob("*") if _is_image(path) and not _in_hidden(path, folder))
+        found = sorted(path for path in folder.rglob("*") if is_image_file(path) and not _in_hidden(path, folder))
         if found:
             classes.append((folder.name, found))
     if classes and top:
@@ -121,7 +121,7 @@ def _list_images(root: Path) -> tuple[list[Path], np.ndarray | None, list[str]]:
     return top, None, []
 
 
-def _is_image(path: Path) -> bool:
+def is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES and not _hidden(path) and path.is_file()
 
 
@@ -134,7 +134,7 @@ def _in_hidden(path: Path, top: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(top).parts[:-1])
 
 
-def _peek(path: Path) -> tuple[str, tuple[int, int]]:
+def peek_image(path: Path) -> tuple[str, tuple[int, int]]:
     """The image's mode and (width, height), from its header only."""
     try:
         with Image.open(path) as image:
@@ -143,7 +143,7 @@ def _peek(path: Path) -> tuple[str, tuple[int, int]]:
         raise _unreadable(path, exc) from None
 
 
-def _read(path: Path, mode: str, size: tuple[int, int]) -> np.ndarray:
+def read_image(path: Path, mode: str, size: tuple[int, int]) -> np.ndarray:
     """The image as uint8 (height, width, 1 or 3) in ``mode``, resized to ``size`` = (height, width)."""
     try:
         with Image.open(path) as image:

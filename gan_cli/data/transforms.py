@@ -88,3 +88,18 @@ def to_unit_range(images: np.ndarray) -> np.ndarray:
     out -= 127.5
     out /= 127.5
     return out
+
+
+def center_crop(images: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
+    """The central ``size`` = (height, width) window of an (N, H, W, C) batch; ``images`` when None or equal.
+
+    Raises:
+        ValueError: the window is larger than the images.
+    """
+    if size is None or tuple(images.shape[1:3]) == tuple(size):
+        return images
+    height, width = images.shape[1:3]
+    if size[0] > height or size[1] > width:
+        raise ValueError(f"crop {size[0]}x{size[1]} is larger than the images ({height}x{width})")
+    top, left = (height - size[0]) // 2, (width - size[1]) // 2
+    return images[:, top:top + size[0], left:left + size[1]]

@@ -25,6 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from gan_cli.data import ImageSet, load_images
+from gan_cli.data.tasks import TASKS
 from gan_cli.errors import DataError, GanError
 from gan_cli.evaluation.metrics import frechet_distance
 from gan_cli.files import atomic_path, write_atomic
@@ -52,8 +53,14 @@ def data_identity(spec: DataSpec) -> dict[str, Any]:
     """The data-section fields that decide which images an evaluator learns (not split or limit), with
     ``path`` made absolute."""
     path = str(Path(spec.path).expanduser().resolve()) if spec.path else None
-    return {"source": spec.source, "path": path, "x_key": spec.x_key, "y_key": spec.y_key,
-            "image_size": list(spec.image_size) if spec.image_size else None, "channels": spec.channels}
+    identity = {"source": spec.source, "path": path, "x_key": spec.x_key, "y_key": spec.y_key,
+                "image_size": list(spec.image_size) if spec.image_size else None, "channels": spec.channels}
+    # translation data: the evaluator learns the target domain; a task whose B is the source's own images
+    # shares the source's evaluator
+    same_images = spec.task is None or (TASKS[spec.task].b_is_source and spec.direction == "a2b")
+    if not same_images or (spec.task is None and spec.direction == "b2a"):
+        identity.update(task=spec.task, direction=spec.direction)
+    return identity
 
 
 def _fingerprint(path: str | None) -> list[Any] | None:

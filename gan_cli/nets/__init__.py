@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from gan_cli.nets import dcgan, layer_list, mlp
+from gan_cli.nets import dcgan, layer_list, mlp, patchgan, resnet, unet
 from gan_cli.nets.common import check_output
 from gan_cli.nets.conditional import conditional_discriminator, conditional_generator
 from gan_cli.recipe import ConditionSpec, DiscriminatorSpec, GeneratorSpec
@@ -12,6 +12,26 @@ from gan_cli.recipe import ConditionSpec, DiscriminatorSpec, GeneratorSpec
 GENERATORS = {"mlp": mlp.generator, "dcgan": dcgan.generator, "layers": layer_list.generator}
 DISCRIMINATORS = {"mlp": mlp.discriminator, "dcgan": dcgan.discriminator,
                   "layers": layer_list.discriminator}
+#: Image-to-image generators (``family: pix2pix``, ``cyclegan``): image A -> image B.
+TRANSLATORS = {"unet": unet.generator, "resnet": resnet.generator}
+
+
+def build_translator(spec: GeneratorSpec, input_shape: tuple[int, int, int], output_channels: int,
+                     name: str = "generator") -> keras.Model:
+    """The image-to-image generator the spec describes: image (H, W, Ca) -> image (H, W, output_channels).
+
+    Raises:
+        RecipeError: the image size does not fit the network's down-sampling.
+    """
+    model = TRANSLATORS[spec.architecture](spec, input_shape, output_channels, name)
+    return check_output(model, (*input_shape[:2], output_channels), "generator")
+
+
+def build_patch_discriminator(spec: DiscriminatorSpec, image_shape: tuple[int, int, int],
+                              condition_shape: tuple[int, int, int] | None = None,
+                              name: str = "discriminator") -> patchgan.PatchDiscriminator:
+    """The (multi-scale) PatchGAN of the spec, on image B alone or on the pair [A, B]."""
+    return patchgan.discriminator(spec, image_shape, condition_shape, name)
 
 
 def build_generator(spec: GeneratorSpec, image_shape: tuple[int, int, int]) -> keras.Model:

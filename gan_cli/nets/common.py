@@ -50,3 +50,25 @@ def check_output(model: keras.Model, expected: tuple[int, ...], role: str) -> ke
                           f"(the {'image shape of the data' if role == 'generator' else 'one score per image'}); "
                           f"adjust {role}.widths / {role}.layers or data.image_size")
     return model
+
+
+def norm_layer(kind: str, name: str) -> keras.layers.Layer | None:
+    """The normalization a recipe's ``norm`` names, or None for ``none``.
+
+    ``batch``: BatchNormalization with momentum 0.9 (PyTorch's 0.1, as the pix2pix code has it);
+    ``instance``: GroupNormalization with one group per channel, i.e. instance normalization (CycleGAN).
+    """
+    if kind == "batch":
+        return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+    if kind == "instance":
+        return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
+    return None
+
+
+def check_divisible(size: tuple[int, int], halvings: int, role: str, what: str) -> None:
+    """Raise a RecipeError unless height and width survive ``halvings`` stride-2 halvings exactly."""
+    factor = 2**halvings
+    if size[0] % factor or size[1] % factor:
+        raise RecipeError(f"{role}.widths: {what} halves the image {halvings} times, so height and width must "
+                          f"be divisible by {factor}, but the images are {size[0]}x{size[1]}; use fewer widths "
+                          "or set data.image_size / data.crop_size")

@@ -1,0 +1,392 @@
+"""The training loop of the image-to-image families (pix2pix, CycleGAN).
+
+Like the GAN loop, every random choice is a pure function of the recipe's seed and the step: batch
+indices per epoch from ``numpy.random.default_rng([seed, epoch])`` (for unpaired data A's and B's
+indices are drawn one after the other), crops and flips from stateless seeds ``[seed, AUGMENT_STREAM +
+2·step (+1 for B)]``, the history pools' draws from ``[seed, step]``; G's dropout state and the pools'
+contents are checkpointed with the weights. So a resumed run continues exactly where a straight run
+would have been.
+
+An epoch is ``max(N_A, N_B) // batch_size`` steps (CycleGAN's definition; for pairs N_A = N_B).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from gan_cli import __version__
+from gan_cli import images as imgs
+from gan_cli.checkpoints import CheckpointStore, export_model
+from gan_cli.data.pairs import ImagePairs, load_pairs
+from gan_cli.errors import DataError, TrainingDiverged, TrainingInterrupted
+from gan_cli.evaluation.evaluator import Evaluator, load_or_build_evaluator
+from gan_cli.evaluation.report import measure, real_images
+from gan_cli.evaluation.translation import target_spec
+from gan_cli.families import TRANSLATORS
+from gan_cli.plan import TrainingPlan
+from gan_cli.plots import plot_loss_curves
+from gan_cli.recipe import Recipe
+from gan_cli.resuming import begin
+from gan_cli.run_dir import TRANSLATION_COLUMNS, RunDir, write_json, write_metrics
+from gan_cli.sampling import example_pairs, translate_images
+
+#: Offset that keeps the augmentation seeds apart from the pools' seeds.
+AUGMENT_STREAM = 2**40
+#: Steps at the start of an invocation left out of ``ms_per_step`` (tracing, warm caches).
+WARMUP_STEPS = 10
+
+
+def epoch_indices(rng: np.random.Generator, count: int, steps: int, batch: int, selection: str) -> np.ndarray:
+    """Indices into ``count`` images for ``steps`` batches: drawn with replacement (``random``) or from
+    fresh permutations, repeated as needed when the other domain is larger (``shuffle``)."""
+    if selection == "random":
+        return rng.integers(0, count, size=(steps, batch))
+    needed = steps * batch
+    orders = [rng.permutation(count) for _ in range(math.ceil(needed / count))]
+    return np.concatenate(orders)[:needed].reshape(steps, batch)
+
+
+def model_shapes(recipe: Recipe, pairs: ImagePairs) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """The networks' (H, W, C) for A and B: the images' size, or ``data.crop_size`` when training on crops.
+
+    Raises:
+        DataError: the crop is larger than the images.
+    """
+    shape_a, shape_b = pairs.shape_a, pairs.shape_b
+    crop = recipe.data.crop_size
+    if crop is None:
+        return shape_a, shape_b
+    if crop[0] > shape_a[0] or crop[1] > shape_a[1]:
+        raise DataError(f"data.crop_size: {crop[0]}x{crop[1]} is larger than the images ({shape_a[0]}x{shape_a[1]}); "
+                        "lower it or raise data.image_size")
+    return (crop[0], crop[1], shape_a[2]), (crop[0], crop[1], shape_b[2])
+
+
+def _prepare(recipe: Recipe) -> tuple[ImagePairs, Any, int, int]:
+    """Seed, load the pairs, build the family's models: (pairs, models, steps per epoch, total steps).
+
+    Raises:
+        DataError, RecipeError: the data or networks do not fit the recipe.
+    """
+    keras.utils.set_random_seed(recipe.seed)
+    pairs = load_pairs(recipe.data, paired=recipe.family == "pix2pix")
+    batch = recipe.train.batch_size
+    if min(len(pairs.a), len(pairs.b)) < batch:
+        raise DataError(f"data: {len(pairs.a)} A and {len(pairs.b)} B images, fewer than train.batch_size {batch}; "
+                        "lower train.batch_size or use more data")
+    per_epoch = max(len(pairs.a), len(pairs.b)) // batch
+    total = recipe.train.epochs * per_epoch
+    total = min(total, recipe.train.steps) if recipe.train.steps else total
+    shape_a, shape_b = model_shapes(recipe, pairs)
+    models = TRANSLATORS[recipe.family](recipe, shape_a, shape_b, total)
+    return pairs, models, per_epoch, total
+
+
+def describe(recipe: Recipe) -> list[str]:
+    """Lines for ``--dry-run``: the data, each network's parameter count, the losses and the schedule."""
+    pairs, models, per_epoch, total = _prepare(recipe)
+    spec = recipe.translation
+    lines = [f"data: {pairs.description}"]
+    for direction, generator in models.generators.items():
+        lines.append(f"generator {direction}: {generator.count_params():,} parameters, "
+                     f"{tuple(generator.inputs[0].shape[1:])} -> {tuple(generator.outputs[0].shape[1:])}")
+    for critic in models.discriminators:
+        patches = ", ".join("x".join(str(d) for d in out.shape[1:3]) for out in critic.outputs)
+        lines.append(f"{critic.name}: {critic.count_params():,} parameters, patch scores {patches}")
+    if recipe.family == "pix2pix":
+        terms = f"adversarial x {spec.adversarial_weight:g} + L1 x {spec.l1_weight:g}"
+        if spec.feature_matching_weight > 0:
+            terms += f" + feature matching x {spec.feature_matching_weight:g}"
+    else:
+        terms = (f"adversarial x {spec.adversarial_weight:g} (each direction) + cycle x {spec.cycle_weight:g} + "
+                 f"identity x {spec.cycle_weight * spec.identity_weight:g}; pool of {spec.pool_size}")
+    lines.append(f"generator loss: {terms}")
+    start = round(spec.decay_from * total)
+    decay = "" if spec.decay_from >= 1 else f"; learning rates decay linearly from step {start}"
+    lines.append(f"schedule: {per_epoch} steps per epoch, {total} steps in all{decay}")
+    return lines
+
+
+def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: bool | None = None) -> dict[str, Any]:
+    """Train the plan's pix2pix/CycleGAN recipe into its run directory (new, or resumed).
+
+    Returns:
+        The run's summary (also written to ``summary.json``).
+
+    Raises:
+        DataError, RecipeError: the data or networks do not fit the recipe (before any file is written).
+        TrainingDiverged: a loss became NaN or infinite (the last good checkpoint is kept).
+        TrainingInterrupted: Ctrl-C (the last checkpoint is kept).
+    """
+    recipe, run = plan.recipe, plan.run
+    pairs, models, per_epoch, total = _prepare(recipe)
+    examples = _grid_examples(recipe)
+    store = CheckpointStore(run.checkpoints, models.checkpoint_state(), examples[0][0], recipe.checkpoints.keep)
+    started = begin(plan, store, per_epoch, total, echo)
+    if isinstance(started, dict):
+        return started
+    loop = _TranslationLoop(recipe, run, models, store, pairs, per_epoch, total, examples, echo, progress)
+    return loop.go(*started)
+
+
+def _grid_examples(recipe: Recipe) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """The fixed (inputs, truths) shown in the sample grids: ``sampling.grid`` rows of test examples
+    (training examples without a test split); CycleGAN splits the rows between a2b and b2a."""
+    rows = recipe.sampling.grid[0]
+    directions = ["a2b"] if recipe.family == "pix2pix" else ["a2b", "b2a"]
+    count = max(1, rows // len(directions))
+    examples = []
+    for direction in directions:
+        try:
+            examples.append(example_pairs(recipe, direction, count, recipe.seed, "test"))
+        except DataError:
+            examples.append(example_pairs(recipe, direction, count, recipe.seed, "train"))
+    return examples
+
+
+class _TranslationLoop:
+    """State of one ``train`` invocation of a translation family."""
+
+    def __init__(self, recipe: Recipe, run: RunDir, models: Any, store: CheckpointStore, pairs: ImagePairs,
+                 per_epoch: int, total: int, examples: list[tuple[np.ndarray, np.ndarray | None]],
+                 echo: Callable[[str], None], progress: bool | None) -> None:
+        self.recipe, self.run, self.models, self.store = recipe, run, models, store
+        self.a, self.b = tf.constant(pairs.a), tf.constant(pairs.b)
+        self.paired = pairs.paired
+        self.description = pairs.description
+        self.per_epoch, self.total, self.examples = per_epoch, total, examples
+        self.echo, self.progress = echo, progress
+        self.step_seconds: list[float] = []
+        self.evaluator: Evaluator | None = None
+        self.eval_real: np.ndarray | None = None
+        self.eval_inputs: np.ndarray | None = None
+        self.best_fd = math.inf
+        crop, flip = recipe.data.crop_size, recipe.data.flip
+        self.augment = _augmenter((crop[0], crop[1]) if crop else None, flip) if crop or flip else None
+
+    def go(self, step: int, metric_rows: list[dict[str, Any]], seconds_before: float) -> dict[str, Any]:
+        started = time.perf_counter()
+        last_saved = self.store.latest
+        self.best_fd = self._previous_best()
+        try:
+            while step < self.total:
+                epoch = step // self.per_epoch
+                row, step = self._epoch(epoch, step, seconds_before + time.perf_counter() - started)
+                finished_epoch = step % self.per_epoch == 0
+                done = step >= self.total
+                number = epoch + 1
+                finite = all(math.isfinite(row[k]) for k in ("d_loss", "g_loss"))
+                if finite:
+                    row.update(self._validate())
+                    if self.recipe.eval.every and (done or (finished_epoch and number % self.recipe.eval.every == 0)):
+                        row["fd"] = self._evaluate()
+                metric_rows.append(row)
+                write_metrics(self.run.metrics, metric_rows, TRANSLATION_COLUMNS)
+                if not finite:
+                    kept = (f"the last good checkpoint {last_saved} is kept" if last_saved
+                            else "no checkpoint was written")
+                    raise TrainingDiverged(f"training diverged: d_loss {row['d_loss']}, g_loss {row['g_loss']} in "
+                                           f"epoch {number}; {kept}; lower the learning rates "
+                                           "(optimizers.*.learning_rate) or change the seed")
+                self.echo(_epoch_line(row, self.recipe.train.epochs))
+                if "fd" in row and row["fd"] < self.best_fd:
+                    self.best_fd = row["fd"]
+                    self.store.write_snapshot(self.run.best, step, self.models.generator,
+                                              {"fd": row["fd"], "step": step, "epoch": step / self.per_epoch,
+                                               "n": self.recipe.eval.n, "against": self.recipe.eval.against})
+                wrote_grid = False
+                if done or (finished_epoch and (number == 1 or number % self.recipe.sampling.every_epochs == 0)):
+                    self._write_grid(step)
+                    wrote_grid = True
+                if done or (finished_epoch and number % self.recipe.checkpoints.every_epochs == 0):
+                    last_saved = self.store.save(step)
+                    self._export(step)
+                if wrote_grid or done:
+                    plot_loss_curves(metric_rows, self.run.loss_curves, title=self.recipe.name)
+        except KeyboardInterrupt:
+            where = f"checkpoint {last_saved}" if last_saved else "no checkpoint yet"
+            raise TrainingInterrupted(f"interrupted; kept {where}; continue with: "
+                                      f"gan train {self.run.root} --resume") from None
+        elapsed = seconds_before + time.perf_counter() - started
+        summary = self._summary(step, elapsed, metric_rows)
+        write_json(self.run.summary, summary)
+        speed = f" ({summary['ms_per_step']:.1f} ms/step)" if summary["ms_per_step"] is not None else ""
+        self.echo(f"done: {step} steps in {elapsed:.1f} s{speed}; run directory {self.run.root}")
+        return summary
+
+    def _epoch(self, epoch: int, step: int, seconds_so_far: float) -> tuple[dict[str, Any], int]:
+        """Train from ``step`` to the end of ``epoch`` (or the step cap); returns its metrics row."""
+        spec = self.recipe.train
+        rng = np.random.default_rng([self.recipe.seed, epoch])
+        order_a = epoch_indices(rng, len(self.a), self.per_epoch, spec.batch_size, spec.batch_selection)
+        order_b = order_a if self.paired else epoch_indices(rng, len(self.b), self.per_epoch, spec.batch_size,
+                                                            spec.batch_selection)
+        first = step - epoch * self.per_epoch
+        last = min(self.per_epoch, self.total - epoch * self.per_epoch)
+        sums: dict[str, float] = {}
+        bar = tqdm(total=self.per_epoch, initial=first, desc=f"epoch {epoch + 1}/{spec.epochs}", unit="step",
+                   leave=False, disable=None if self.progress is None else not self.progress)
+        began = time.perf_counter()
+        try:
+            for index in range(first, last):
+                tick = time.perf_counter()
+                a, b = self._batch(order_a[index], order_b[index], step)
+                values = self.models.train_step(a, b, tf.constant([self.recipe.seed, step], tf.int64))
+                self.step_seconds.append(time.perf_counter() - tick)
+                step += 1
+                for key, value in values.items():
+                    sums[key] = sums.get(key, 0.0) + value
+                bar.update(1)
+                if index % 10 == 0 or index == last - 1:
+                    done = index - first + 1
+                    bar.set_postfix_str("  ".join(f"{k} {sums[k] / done:.3f}" for k in ("d_loss", "g_loss", "d_real",
+                                                                                        "d_fake")))
+        finally:
+            bar.close()
+        count = last - first
+        seconds = time.perf_counter() - began
+        row = {"epoch": epoch + 1, "step": step, "steps_in_row": count,
+               **{key: value / max(count, 1) for key, value in sums.items()},
+               "seconds": seconds_so_far + seconds, "ms_per_step": 1000 * seconds / max(count, 1)}
+        return row, step
+
+    def _batch(self, index_a: np.ndarray, index_b: np.ndarray, step: int) -> tuple[tf.Tensor, tf.Tensor]:
+        """The step's A and B batches, cropped and flipped as the recipe asks (pairs together)."""
+        a, b = tf.gather(self.a, index_a), tf.gather(self.b, index_b)
+        if self.augment is None:
+            return a, b
+        seed = self.recipe.seed
+        if self.paired:
+            both = self.augment(tf.concat([a, b], axis=3), tf.constant([seed, AUGMENT_STREAM + 2 * step], tf.int64))
+            return both[..., : a.shape[3]], both[..., a.shape[3]:]
+        return (self.augment(a, tf.constant([seed, AUGMENT_STREAM + 2 * step], tf.int64)),
+                self.augment(b, tf.constant([seed, AUGMENT_STREAM + 2 * step + 1], tf.int64)))
+
+    def _validate(self) -> dict[str, float]:
+        """``val_l1``: mean |G(A) - true B| of the grid's fixed a2b examples, in [0, 1] pixel units."""
+        inputs, truths = self.examples[0]
+        if truths is None:
+            return {}
+        outputs = translate_images(self.models.generator, inputs).astype(np.float32) / 255.0
+        return {"val_l1": float(np.mean(np.abs(outputs - (truths + 1.0) / 2.0)))}
+
+    def _evaluate(self) -> float:
+        """FD of G's outputs for ``eval.n`` inputs of the ``eval.against`` split to that split's B images."""
+        spec = self.recipe.eval
+        target = target_spec(self.recipe.data, "a2b")
+        if self.recipe.data.crop_size:
+            target = dataclasses.replace(target, image_size=self.recipe.data.crop_size)
+        if self.evaluator is None:
+            self.evaluator = load_or_build_evaluator(dataclasses.replace(target, limit=None), echo=self.echo,
+                                                     progress=self.progress)
+            self.eval_real = real_images(target, spec.against, spec.n, self.recipe.seed)
+            self.eval_inputs = example_pairs(self.recipe, "a2b", spec.n, self.recipe.seed + 1, spec.against)[0]
+        assert self.eval_real is not None and self.eval_inputs is not None
+        outputs = translate_images(self.models.generator, self.eval_inputs)
+        return float(measure((outputs.astype(np.float32) - 127.5) / 127.5, self.eval_real, self.evaluator,
+                             seed=self.recipe.seed, full=False)["fd"])
+
+    def _previous_best(self) -> float:
+        info_path = self.run.best / "generator.json"
+        if not info_path.is_file():
+            return math.inf
+        info = json.loads(info_path.read_text())
+        same = (info.get("n"), info.get("against")) == (self.recipe.eval.n, self.recipe.eval.against)
+        return float(info["fd"]) if same else math.inf
+
+    def _write_grid(self, step: int) -> None:
+        grids = []
+        for (inputs, truths), (direction, generator) in zip(self.examples, self.models.generators.items()):
+            outputs = translate_images(generator, inputs)
+            third = truths if truths is not None else None
+            columns = [imgs.to_uint8(inputs), outputs]
+            if third is not None:
+                columns.append(imgs.to_uint8(third))
+            elif direction == "a2b" and "b2a" in self.models.generators:  # no truth: show the reconstruction
+                columns.append(translate_images(self.models.generators["b2a"], outputs.astype(np.float32) / 127.5 - 1))
+            grid = imgs.rows_of_columns(columns, upscale=imgs.auto_upscale(inputs.shape[1], min_cell=48))
+            grids.append(grid)
+        channels = max(g.shape[2] for g in grids)
+        width = max(g.shape[1] for g in grids)
+        padded = [np.pad(np.repeat(g, channels // g.shape[2], axis=2), ((0, 0), (0, width - g.shape[1]), (0, 0)))
+                  for g in grids]
+        picture = np.concatenate(padded, axis=0)
+        if step % self.per_epoch == 0:
+            imgs.save_png(self.run.sample_grid(step // self.per_epoch), picture)
+        else:
+            imgs.save_png(self.run.samples / f"step_{step:07d}.png", picture)
+
+    def _export(self, step: int) -> None:
+        export_model(self.models.generator, self.run.generator)
+        if "b2a" in self.models.generators:
+            export_model(self.models.generators["b2a"], self.run.inverse_generator)
+        write_json(self.run.generator_info, {"step": step, "epoch": step / self.per_epoch})
+
+    def _summary(self, step: int, seconds: float, metric_rows: list[dict[str, Any]]) -> dict[str, Any]:
+        timed = self.step_seconds[WARMUP_STEPS:] if len(self.step_seconds) > 2 * WARMUP_STEPS \
+            else self.step_seconds[1:] or self.step_seconds
+        last = metric_rows[-1] if metric_rows else {}
+        return {
+            "name": self.recipe.name,
+            "family": self.recipe.family,
+            "steps": step,
+            "epochs": step // self.per_epoch,
+            "steps_per_epoch": self.per_epoch,
+            "finished": step >= self.total,
+            "seconds": round(seconds, 3),
+            "ms_per_step": round(1000 * statistics.median(timed), 3) if timed else None,
+            "ms_per_step_note": f"median over this invocation's steps after the first {WARMUP_STEPS}",
+            "final": {k: last[k] for k in TRANSLATION_COLUMNS[3:14] if k in last},
+            "val_l1": last.get("val_l1"),
+            "data": self.description,
+            "generator_params": {d: g.count_params() for d, g in self.models.generators.items()},
+            "discriminator_params": {d.name: d.count_params() for d in self.models.discriminators},
+            "checkpoint": self.store.latest,
+            "best": {"fd": self.best_fd, "directory": str(self.run.best)} if math.isfinite(self.best_fd) else None,
+            "versions": {"gan": __version__, "keras": keras.__version__, "tensorflow": tf.__version__},
+        }
+
+
+def _augmenter(crop: tuple[int, int] | None, flip: bool) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:
+    """A traced function (images, seed) -> each image randomly cropped to ``crop`` and/or flipped
+    left-right, with its own stateless seed split from ``seed``."""
+
+    def one(args: tuple[tf.Tensor, tf.Tensor]) -> tf.Tensor:
+        image, seed = args
+        if crop is not None:
+            image = tf.image.stateless_random_crop(image, (crop[0], crop[1], image.shape[-1]), seed=seed)
+        if flip:
+            image = tf.image.stateless_random_flip_left_right(image, seed=seed + tf.constant([0, 1], seed.dtype))
+        return image
+
+    @tf.function
+    def augment(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+        seeds = tf.random.experimental.stateless_split(seed, int(images.shape[0]))
+        height, width = crop if crop is not None else images.shape[1:3]
+        return tf.map_fn(one, (images, seeds),
+                         fn_output_signature=tf.TensorSpec((height, width, images.shape[-1]), images.dtype))
+
+    return augment
+
+
+def _epoch_line(row: dict[str, Any], epochs: int) -> str:
+    terms = "  ".join(f"{k} {row[k]:.4f}" for k in ("g_adv", "l1", "fm", "cycle", "identity") if k in row)
+    line = (f"epoch {int(row['epoch'])}/{epochs}  step {int(row['step'])}  d_loss {row['d_loss']:.4f}  "
+            f"g_loss {row['g_loss']:.4f}  {terms}  D(x) {row['d_real']:.3f}  D(G(x)) {row['d_fake']:.3f}  "
+            f"{row['ms_per_step']:.1f} ms/step")
+    if "val_l1" in row:
+        line += f"  val L1 {row['val_l1']:.4f}"
+    if "fd" in row:
+        line += f"  FD {row['fd']:.3f}"
+    return line
