@@ -173,6 +173,11 @@ def sample(target: Path, count: int | None, grid: tuple[int, int] | None, seed: 
     from gan_cli.sampling import sample as draw
 
     if source is not None or direction != "a2b" or is_translation_run(target):
+        unused = [name for name, value in (("--label", label), ("--per-class", per_class), ("--vary", vary),
+                                           ("--grid", grid)) if value is not None]
+        if unused:
+            raise GanError(f"{', '.join(unused)}: for GAN runs; translating takes --input, --direction, --n, --seed "
+                           "and --out")
         written = translate(target, out, source=source, direction=direction, count=count, seed=seed)
         click.echo(f"wrote {written[0]}" if len(written) == 1 else f"wrote {len(written)} images to {out}")
         return
@@ -187,7 +192,8 @@ def sample(target: Path, count: int | None, grid: tuple[int, int] | None, seed: 
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
               help="Seed of the latents and of the real subset.")
 @click.option("--against", type=click.Choice(["test", "train"]), default="test", show_default=True,
-              help="Real split to compare with.")
+              help="Real split to compare with (pix2pix/CycleGAN: the split whose inputs are translated; the FD "
+                   "then compares with the other split's targets).")
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON instead of a table.")
 @click.option("--samples", type=click.Path(path_type=Path), help="Evaluate an .npz of samples (x: uint8 N,H,W,C).")
 @click.option("--source", help="Data set to measure against (for --samples, a bare .keras, --build-evaluator).")

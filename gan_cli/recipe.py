@@ -322,7 +322,8 @@ class TranslationSpec:
     pool_size: int = _range(50, 0, doc="cyclegan: generated images each discriminator also sees from a "
                                        "history pool; 0 = off")
     decay_from: float = _range(0.5, 0.0, 1.0, doc="learning rates decay linearly to 0 from this fraction of "
-                                                  "the training steps to the end; 1 = constant")
+                                                  "train.epochs to its end (train.steps does not move it); "
+                                                  "1 = constant")
 
 
 @dataclass(frozen=True)

@@ -86,10 +86,12 @@ def _prepare(recipe: Recipe) -> tuple[ImagePairs, Any, int, int]:
         raise DataError(f"data: {len(pairs.a)} A and {len(pairs.b)} B images, fewer than train.batch_size {batch}; "
                         "lower train.batch_size or use more data")
     per_epoch = max(len(pairs.a), len(pairs.b)) // batch
-    total = recipe.train.epochs * per_epoch
-    total = min(total, recipe.train.steps) if recipe.train.steps else total
+    planned = recipe.train.epochs * per_epoch
+    total = min(planned, recipe.train.steps) if recipe.train.steps else planned
     shape_a, shape_b = model_shapes(recipe, pairs)
-    models = TRANSLATORS[recipe.family](recipe, shape_a, shape_b, total)
+    # the learning-rate schedule follows train.epochs only, so a train.steps cap (a smoke test, or a run
+    # stopped early and resumed) does not change it
+    models = TRANSLATORS[recipe.family](recipe, shape_a, shape_b, planned)
     return pairs, models, per_epoch, total
 
 
@@ -112,7 +114,7 @@ def describe(recipe: Recipe) -> list[str]:
         terms = (f"adversarial x {spec.adversarial_weight:g} (each direction) + cycle x {spec.cycle_weight:g} + "
                  f"identity x {spec.cycle_weight * spec.identity_weight:g}; pool of {spec.pool_size}")
     lines.append(f"generator loss: {terms}")
-    start = round(spec.decay_from * total)
+    start = round(spec.decay_from * recipe.train.epochs * per_epoch)
     decay = "" if spec.decay_from >= 1 else f"; learning rates decay linearly from step {start}"
     lines.append(f"schedule: {per_epoch} steps per epoch, {total} steps in all{decay}")
     return lines
@@ -282,7 +284,7 @@ class _TranslationLoop:
         return {"val_l1": float(np.mean(np.abs(outputs - (truths + 1.0) / 2.0)))}
 
     def _evaluate(self) -> float:
-        """FD of G's outputs for ``eval.n`` inputs of the ``eval.against`` split to that split's B images."""
+        """FD of G's outputs for ``eval.n`` inputs of the ``eval.against`` split to B images of the other split."""
         spec = self.recipe.eval
         target = target_spec(self.recipe.data, "a2b")
         if self.recipe.data.crop_size:
@@ -290,7 +292,8 @@ class _TranslationLoop:
         if self.evaluator is None:
             self.evaluator = load_or_build_evaluator(dataclasses.replace(target, limit=None), echo=self.echo,
                                                      progress=self.progress)
-            self.eval_real = real_images(target, spec.against, spec.n, self.recipe.seed)
+            reference = "train" if spec.against == "test" else "test"  # as gan eval: disjoint from the truths
+            self.eval_real = real_images(target, reference, spec.n, self.recipe.seed)
             self.eval_inputs = example_pairs(self.recipe, "a2b", spec.n, self.recipe.seed + 1, spec.against)[0]
         assert self.eval_real is not None and self.eval_inputs is not None
         outputs = translate_images(self.models.generator, self.eval_inputs)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from gan_cli.errors import GanError
-from gan_cli.families import FAMILIES
-from gan_cli.recipe import load_recipe
+from gan_cli.families import FAMILIES, TRANSLATORS
+from gan_cli.recipe import TRANSLATION_FAMILIES, load_recipe
 from gan_cli.sampling import grid_shape, latent_batch, write_images
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,6 +39,12 @@ def test_unknown_output_kind_is_a_clear_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize("path", sorted((REPO / "recipes").glob("*.yaml")), ids=lambda p: p.name)
 def test_every_shipped_recipe_builds_its_models(path: Path) -> None:
     recipe = load_recipe(path)
+    if recipe.family in TRANSLATION_FAMILIES:
+        assert recipe.data.image_size is not None
+        shape = (*recipe.data.image_size, 1)
+        translator = TRANSLATORS[recipe.family](recipe, shape, shape, 100)
+        assert translator.generator.output_shape == (None, *shape)
+        return
     shape = SHAPES[recipe.data.source]
     models = FAMILIES[recipe.family](recipe, shape, 10)
     assert models.generator.output_shape == (None, *shape)

@@ -66,10 +66,11 @@ def evaluate_translation(target: str | Path, *, n: int, seed: int, split: str, d
     spec = target_spec(recipe.data, direction)
     if recipe.data.crop_size:
         spec = dataclasses.replace(spec, image_size=recipe.data.crop_size)
-    result = evaluate(outputs, spec, split=split, n_real=len(outputs), seed=seed, what=str(loaded.source),
+    reference = "train" if split == "test" else "test"  # targets disjoint from the inputs' own truths
+    result = evaluate(outputs, spec, split=reference, n_real=len(outputs), seed=seed, what=str(loaded.source),
                       echo=echo, progress=progress)
     copied = to_uint8(inputs)
-    translation: dict[str, Any] = {"direction": direction, "n_inputs": int(len(inputs))}
+    translation: dict[str, Any] = {"direction": direction, "n_inputs": int(len(inputs)), "inputs_split": split}
     if truths is not None:
         translation["output"] = pixel_metrics(outputs, to_uint8(truths))
     baseline: dict[str, Any] = {}
@@ -77,7 +78,7 @@ def evaluate_translation(target: str | Path, *, n: int, seed: int, split: str, d
         baseline.update(pixel_metrics(copied, to_uint8(truths)))
     if copied.shape == outputs.shape:
         evaluator = load_or_build_evaluator(spec, echo=echo, progress=progress)
-        real = real_images(spec, split, len(outputs), seed)
+        real = real_images(spec, reference, len(outputs), seed)
         baseline["fd"] = measure(to_unit_range(copied), real, evaluator, seed=seed, full=False)["fd"]
     if baseline:
         translation["copy_input"] = baseline
@@ -95,7 +96,8 @@ def evaluate_translation(target: str | Path, *, n: int, seed: int, split: str, d
 def format_translation(result: dict[str, Any]) -> str:
     """The lines ``gan eval`` adds for a translation: the output's and the copied input's numbers."""
     spec = result["translation"]
-    lines = [f"direction   {spec['direction']}, {spec['n_inputs']} test inputs"]
+    lines = [f"direction   {spec['direction']}, {spec['n_inputs']} {spec['inputs_split']} inputs (FD against "
+             f"{result['split']} targets)"]
     header = f"{'':12}{'L1':>9}{'PSNR dB':>9}{'SSIM':>8}{'FD':>10}"
     rows = []
     for name, key in (("output", "output"), ("copy input", "copy_input")):
