@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Exact-resume tests compare runs bit for bit; without this, TensorFlow's CPU kernels may split reductions
+# differently when the machine is busy, and Adam/RMSprop magnify those last-bit differences.
+os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
 
 REPO = Path(__file__).resolve().parents[1]
 

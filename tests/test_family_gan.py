@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_cli.families import FAMILIES
+from gan_cli.families import FAMILIES, TRANSLATORS
 from gan_cli.families.gan import GanModels
-from gan_cli.recipe import FamilyName, parse_recipe
+from gan_cli.recipe import TRANSLATION_FAMILIES, FamilyName, parse_recipe
 
 SHAPE = (8, 8, 1)
 
@@ -37,7 +37,8 @@ def batch(models: GanModels, size: int = 8) -> tuple[tf.Tensor, tf.Tensor]:
 
 
 def test_family_registry_matches_the_schema() -> None:
-    assert set(FAMILIES) == set(FamilyName.__args__)  # type: ignore[attr-defined]
+    assert set(FAMILIES) | set(TRANSLATORS) == set(FamilyName.__args__)  # type: ignore[attr-defined]
+    assert set(TRANSLATORS) == set(TRANSLATION_FAMILIES)
 
 
 def test_discriminator_update_changes_d_and_not_g() -> None:

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from gan_cli.errors import RecipeError
-from gan_cli.nets import DISCRIMINATORS, GENERATORS, build_discriminator, build_generator
-from gan_cli.recipe import Architecture, parse_recipe
+from gan_cli.nets import DISCRIMINATORS, GENERATORS, TRANSLATORS, build_discriminator, build_generator
+from gan_cli.recipe import TRANSLATION_DISCRIMINATORS, TRANSLATION_GENERATORS, Architecture, parse_recipe
 
 
 def nets(data: dict, shape: tuple[int, int, int]) -> tuple[keras.Model, keras.Model]:
@@ -18,7 +18,9 @@ def nets(data: dict, shape: tuple[int, int, int]) -> tuple[keras.Model, keras.Mo
 
 def test_registries_cover_every_architecture_name() -> None:
     names = set(Architecture.__args__)  # type: ignore[attr-defined]
-    assert set(GENERATORS) == names and set(DISCRIMINATORS) == names
+    image_to_image = set(TRANSLATORS) | set(TRANSLATION_DISCRIMINATORS)
+    assert set(GENERATORS) == names - image_to_image and set(DISCRIMINATORS) == names - image_to_image
+    assert set(TRANSLATORS) == set(TRANSLATION_GENERATORS)
 
 
 def test_tutorial_mlp_layers_and_sizes() -> None:

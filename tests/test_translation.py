@@ -324,3 +324,10 @@ def test_translation_dry_run_describes_networks_and_losses(tmp_path: Path) -> No
 def test_shipped_translation_recipes_train_a_few_steps(name: str, tmp_path: Path) -> None:
     output = invoke("train", REPO / "recipes" / f"{name}.yaml", "--out", tmp_path / "run", "--set", "train.steps=2")
     assert "done: 2 steps" in output
+
+
+def test_pix2pixhd_options_train_through_the_cli(tmp_path: Path) -> None:
+    output = invoke("train", write(tmp_path, PIX2PIX), "--out", tmp_path / "run", "--set", "train.steps=2",
+                    "--set", "discriminator.scales=2", "--set", "translation.feature_matching_weight=10")
+    assert "done: 2 steps" in output and " fm " in output
+    assert read_metrics(tmp_path / "run" / "metrics.csv")[-1]["fm"] > 0
