@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= runs/demo
 
-.PHONY: install demo test lint typecheck check clean bench-quality
+.PHONY: install demo test lint typecheck check clean bench-quality bench-translation
 
 install: $(STAMP)
 
@@ -41,6 +41,9 @@ check: lint typecheck test
 
 bench-quality: $(STAMP)
 	$(BIN)/python bench/quality.py
+
+bench-translation: $(STAMP)
+	$(BIN)/python bench/translation.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

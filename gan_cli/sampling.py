@@ -105,14 +105,23 @@ def load_generator(target: str | Path) -> LoadedGenerator:
             raise GanError(f"{target}: a {recipe.family} run translates images; give them with --input IMAGE_OR_DIR "
                            "(or gan sample RUN --out FILE.png for its test examples)")
         path = run.generator
-    elif path.suffix != ".keras" or not path.is_file():
-        raise RunDirError(f"{path}: not a run directory or a .keras generator file")
-    try:
-        model = keras.saving.load_model(path, compile=False, safe_mode=True)
-    except Exception as exc:  # keras raises many types for a bad file
-        raise RunDirError(f"{path}: cannot load the generator ({str(exc).splitlines()[0][:200]})") from None
+    model = _load_model(path, "generator")
     _check_is_generator(model, path)
     return LoadedGenerator(model, recipe, path)
+
+
+def _load_model(path: Path, what: str) -> keras.Model:
+    """A ``.keras`` model loaded with ``safe_mode=True`` (no Lambda bytecode), uncompiled.
+
+    Raises:
+        RunDirError: not a .keras file, or one Keras cannot load.
+    """
+    if path.suffix != ".keras" or not path.is_file():
+        raise RunDirError(f"{path}: not a run directory or a .keras {what} file")
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # keras raises many types for a bad file
+        raise RunDirError(f"{path}: cannot load the {what} ({str(exc).splitlines()[0][:200]})") from None
 
 
 def _check_is_generator(model: keras.Model, path: Path) -> None:
@@ -279,12 +288,7 @@ def load_translator(target: str | Path, direction: str = "a2b") -> LoadedGenerat
         if not path.is_file():
             raise RunDirError(f"{target}: no {path.name} yet (it is written at the first checkpoint); train "
                               f"longer or resume with: gan train {target} --resume")
-    elif path.suffix != ".keras" or not path.is_file():
-        raise RunDirError(f"{path}: not a run directory or a .keras translator file")
-    try:
-        model = keras.saving.load_model(path, compile=False, safe_mode=True)
-    except Exception as exc:  # keras raises many types for a bad file
-        raise RunDirError(f"{path}: cannot load the model ({str(exc).splitlines()[0][:200]})") from None
+    model = _load_model(path, "translator")
     shape_in, shape_out = tuple(model.inputs[0].shape), tuple(model.outputs[0].shape)
     if len(model.inputs) != 1 or len(shape_in) != 4 or len(shape_out) != 4:
         raise RunDirError(f"{path}: not an image-to-image model (inputs {shape_in}, outputs {shape_out})")

@@ -9,34 +9,29 @@ with the weights. So a resumed run continues exactly where a straight run would 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
-from tqdm import tqdm
 
-from gan_cli import __version__, translation_trainer
 from gan_cli import images as imgs
-from gan_cli.checkpoints import CheckpointStore, export_model
+from gan_cli import translation_trainer
+from gan_cli.checkpoints import CheckpointStore
 from gan_cli.data import ImageSet, load_images
 from gan_cli.data.transforms import to_unit_range
-from gan_cli.errors import DataError, TrainingDiverged, TrainingInterrupted
+from gan_cli.epoch_loop import EpochLoop, begin
+from gan_cli.errors import DataError
 from gan_cli.evaluation.evaluator import Evaluator, load_or_build_evaluator
 from gan_cli.evaluation.health import HealthMonitor
 from gan_cli.evaluation.metrics import diversity
 from gan_cli.evaluation.report import measure, real_images
 from gan_cli.families import FAMILIES
 from gan_cli.plan import TrainingPlan
-from gan_cli.plots import plot_loss_curves
 from gan_cli.recipe import TRANSLATION_FAMILIES, Recipe, TrainSpec
-from gan_cli.resuming import begin
-from gan_cli.run_dir import RunDir, write_json, write_metrics
+from gan_cli.run_dir import RunDir
 from gan_cli.sampling import generate, latent_batch
 
 #: Offset that keeps the WGAN-GP interpolation seeds apart from the noise seeds.
@@ -45,8 +40,6 @@ PENALTY_STREAM = 2**40
 LABEL_STREAM = 2**41
 #: Offset of the seeds of InfoGAN's continuous codes.
 CODE_STREAM = 2**42
-#: Steps at the start of an invocation left out of ``ms_per_step`` (tracing, warm caches).
-WARMUP_STEPS = 10
 
 
 def steps_per_epoch(num_images: int, batch_size: int) -> int:
@@ -153,8 +146,8 @@ def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: boo
     return loop.go(step, metric_rows, seconds_before)
 
 
-class _Loop:
-    """State of one ``train`` invocation; split out so each piece of the loop reads on its own."""
+class _Loop(EpochLoop):
+    """State of one ``train`` invocation of a GAN; the epoch-end cadence is :class:`EpochLoop`'s."""
 
     def __init__(self, recipe: Recipe, run: RunDir, models: Any, store: CheckpointStore, data: ImageSet,
                  per_epoch: int, total: int, fixed: np.ndarray, echo: Callable[[str], None],
@@ -179,99 +172,23 @@ class _Loop:
         self.eval_real: np.ndarray | None = None
         self.best_fd = math.inf
 
-    def go(self, step: int, metric_rows: list[dict[str, Any]], seconds_before: float) -> dict[str, Any]:
-        started = time.perf_counter()
-        last_saved = self.store.latest
-        self.best_fd = self._previous_best()
-        try:
-            while step < self.total:
-                epoch = step // self.per_epoch
-                row, step = self._epoch(epoch, step, seconds_before + time.perf_counter() - started)
-                finished_epoch = step % self.per_epoch == 0
-                done = step >= self.total
-                number = epoch + 1
-                evaluate_now = bool(self.recipe.eval.every) and (
-                    done or (finished_epoch and number % (self.recipe.eval.every or 1) == 0))
-                row.update(self._inspect(row, evaluate_now))
-                metric_rows.append(row)
-                write_metrics(self.run.metrics, metric_rows)
-                self._check_finite(row, last_saved)
-                self.echo(_epoch_line(row, self.recipe.train.epochs))
-                for symptom in filter(None, str(row.get("health", "")).split("; ")):
-                    self.echo(f"warning: epoch {number}: {symptom}")
-                if "fd" in row and row["fd"] < self.best_fd:
-                    self.best_fd = row["fd"]
-                    self.store.write_snapshot(self.run.best, step, self.models.generator,
-                                              {"fd": row["fd"], "step": step, "epoch": step / self.per_epoch,
-                                               **self._eval_protocol()})
-                wrote_grid = False
-                if done or (finished_epoch and (number == 1 or number % self.recipe.sampling.every_epochs == 0)):
-                    self._write_grid(step)
-                    wrote_grid = True
-                if done or (finished_epoch and number % self.recipe.checkpoints.every_epochs == 0):
-                    last_saved = self.store.save(step)
-                    export_model(self.models.generator, self.run.generator)
-                    write_json(self.run.generator_info, {"step": step, "epoch": step / self.per_epoch})
-                if wrote_grid or done:
-                    plot_loss_curves(metric_rows, self.run.loss_curves, title=self.recipe.name)
-        except KeyboardInterrupt:
-            where = f"checkpoint {last_saved}" if last_saved else "no checkpoint yet"
-            raise TrainingInterrupted(f"interrupted; kept {where}; continue with: "
-                                      f"gan train {self.run.root} --resume") from None
-        elapsed = seconds_before + time.perf_counter() - started
-        summary = self._summary(step, elapsed, metric_rows)
-        write_json(self.run.summary, summary)
-        speed = f" ({summary['ms_per_step']:.1f} ms/step)" if summary["ms_per_step"] is not None else ""
-        self.echo(f"done: {step} steps in {elapsed:.1f} s{speed}; run directory {self.run.root}")
-        return summary
-
     def _epoch(self, epoch: int, step: int, seconds_so_far: float) -> tuple[dict[str, float], int]:
         """Train from ``step`` to the end of ``epoch`` (or the step cap); returns its metrics row."""
         batch = self.recipe.train.batch_size
         latent_dim = self.models.latent_dim
         seed = self.recipe.seed
         order = batch_indices(self.recipe.train, seed, epoch, self.num_images, self.per_epoch)
-        first = step - epoch * self.per_epoch
-        last = min(self.per_epoch, self.total - epoch * self.per_epoch)
-        sums: dict[str, float] = {"d_loss": 0.0, "g_loss": 0.0, "d_real": 0.0, "d_fake": 0.0}
-        bar = tqdm(total=self.per_epoch, initial=first, desc=f"epoch {epoch + 1}/{self.recipe.train.epochs}",
-                   unit="step", leave=False, disable=None if self.progress is None else not self.progress)
-        began = time.perf_counter()
-        try:
-            for index in range(first, last):
-                tick = time.perf_counter()
-                values = self.models.train_step(*self._step_inputs(order[index], step, batch, latent_dim))
-                self.step_seconds.append(time.perf_counter() - tick)
-                self.health.observe_step(values["d_real"], values["d_fake"])
-                step += 1
-                for key in sums:
-                    sums[key] += values[key]
-                bar.update(1)
-                if index % 10 == 0 or index == last - 1:
-                    done = index - first + 1
-                    bar.set_postfix_str(f"d_loss {sums['d_loss'] / done:.3f}  g_loss {sums['g_loss'] / done:.3f}  "
-                                        f"D(x) {sums['d_real'] / done:.2f}  D(G(z)) {sums['d_fake'] / done:.2f}")
-        finally:
-            bar.close()
-        count = last - first
-        seconds = time.perf_counter() - began
-        row = {"epoch": epoch + 1, "step": step, "steps_in_row": count,
-               **{key: value / max(count, 1) for key, value in sums.items()},
-               "seconds": seconds_so_far + seconds, "ms_per_step": 1000 * seconds / max(count, 1)}
-        return row, step
+
+        def run_step(index: int, step: int) -> dict[str, float]:
+            values = self.models.train_step(*self._step_inputs(order[index], step, batch, latent_dim))
+            self.health.observe_step(values["d_real"], values["d_fake"])
+            return values
+
+        return self._steps(epoch, step, seconds_so_far, run_step)
 
     def _eval_protocol(self) -> dict[str, Any]:
         evaluator = self.evaluator.sha256 if self.evaluator is not None else None
-        return {"n": self.recipe.eval.n, "against": self.recipe.eval.against, "evaluator_sha256": evaluator}
-
-    def _previous_best(self) -> float:
-        """The FD of ``best/`` when resuming under the same evaluation protocol; else infinity."""
-        info_path = self.run.best / "generator.json"
-        if not info_path.is_file():
-            return math.inf
-        info = json.loads(info_path.read_text())
-        same = (info.get("n"), info.get("against")) == (self.recipe.eval.n, self.recipe.eval.against)
-        return float(info["fd"]) if same else math.inf
+        return {**super()._eval_protocol(), "evaluator_sha256": evaluator}
 
     def _inspect(self, row: dict[str, Any], evaluate_now: bool) -> dict[str, Any]:
         """Sample diversity, optional evaluation, and the health monitor's symptoms for one row."""
@@ -343,13 +260,6 @@ class _Loop:
             labels = (real_labels, [random_labels(k) for k in range(d_steps)], random_labels(d_steps))
         return reals, noises, noise_g, penalty if self.models.penalized else None, labels
 
-    def _check_finite(self, row: dict[str, float], last_saved: str | None) -> None:
-        if not (math.isfinite(row["d_loss"]) and math.isfinite(row["g_loss"])):
-            kept = f"the last good checkpoint {last_saved} is kept" if last_saved else "no checkpoint was written"
-            raise TrainingDiverged(f"training diverged: d_loss {row['d_loss']}, g_loss {row['g_loss']} in "
-                                   f"epoch {int(row['epoch'])}; {kept}; lower the learning rates "
-                                   "(optimizers.*.learning_rate) or change the seed")
-
     def _write_grid(self, step: int) -> None:
         sampling = self.recipe.sampling
         rows, cols = sampling.grid
@@ -361,36 +271,13 @@ class _Loop:
         else:
             imgs.save_png(self.run.samples / f"step_{step:07d}.png", grid)
 
-    def _summary(self, step: int, seconds: float, metric_rows: list[dict[str, float]]) -> dict[str, Any]:
-        timed = self.step_seconds[WARMUP_STEPS:] if len(self.step_seconds) > 2 * WARMUP_STEPS \
-            else self.step_seconds[1:] or self.step_seconds
-        last = metric_rows[-1] if metric_rows else {}
+    def _results(self, last: dict[str, Any]) -> dict[str, Any]:
         return {
-            "name": self.recipe.name,
-            "family": self.recipe.family,
-            "steps": step,
-            "epochs": step // self.per_epoch,
-            "steps_per_epoch": self.per_epoch,
-            "finished": step >= self.total,
-            "seconds": round(seconds, 3),
-            "ms_per_step": round(1000 * statistics.median(timed), 3) if timed else None,
-            "ms_per_step_note": f"median over this invocation's steps after the first {WARMUP_STEPS}",
             "final": {k: last[k] for k in ("d_loss", "g_loss", "d_real", "d_fake") if k in last},
             "data": self.data_description,
             "generator_params": self.models.generator.count_params(),
             "discriminator_params": self.models.discriminator.count_params(),
-            "checkpoint": self.store.latest,
-            "best": {"fd": self.best_fd, "directory": str(self.run.best)} if math.isfinite(self.best_fd) else None,
-            "versions": {"gan": __version__, "keras": keras.__version__, "tensorflow": tf.__version__},
         }
 
 
-def _epoch_line(row: dict[str, Any], epochs: int) -> str:
-    line = (f"epoch {int(row['epoch'])}/{epochs}  step {int(row['step'])}  d_loss {row['d_loss']:.4f}  "
-            f"g_loss {row['g_loss']:.4f}  D(x) {row['d_real']:.3f}  D(G(z)) {row['d_fake']:.3f}  "
-            f"{row['ms_per_step']:.1f} ms/step")
-    if "fd" in row:
-        line += f"  FD {row['fd']:.3f}"
-        if "classes_covered" in row:
-            line += f"  classes {int(row['classes_covered'])}"
-    return line
+

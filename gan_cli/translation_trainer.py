@@ -13,38 +13,30 @@ An epoch is ``max(N_A, N_B) // batch_size`` steps (CycleGAN's definition; for pa
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
-from tqdm import tqdm
 
-from gan_cli import __version__
 from gan_cli import images as imgs
 from gan_cli.checkpoints import CheckpointStore, export_model
 from gan_cli.data.pairs import ImagePairs, load_pairs
-from gan_cli.errors import DataError, TrainingDiverged, TrainingInterrupted
+from gan_cli.epoch_loop import EpochLoop, begin
+from gan_cli.errors import DataError
 from gan_cli.evaluation.evaluator import Evaluator, load_or_build_evaluator
 from gan_cli.evaluation.report import measure, real_images
 from gan_cli.evaluation.translation import target_spec
 from gan_cli.families import TRANSLATORS
 from gan_cli.plan import TrainingPlan
-from gan_cli.plots import plot_loss_curves
 from gan_cli.recipe import Recipe
-from gan_cli.resuming import begin
-from gan_cli.run_dir import TRANSLATION_COLUMNS, RunDir, write_json, write_metrics
+from gan_cli.run_dir import TRANSLATION_COLUMNS, RunDir
 from gan_cli.sampling import example_pairs, translate_images
 
 #: Offset that keeps the augmentation seeds apart from the pools' seeds.
 AUGMENT_STREAM = 2**40
-#: Steps at the start of an invocation left out of ``ms_per_step`` (tracing, warm caches).
-WARMUP_STEPS = 10
 
 
 def epoch_indices(rng: np.random.Generator, count: int, steps: int, batch: int, selection: str) -> np.ndarray:
@@ -121,16 +113,7 @@ def describe(recipe: Recipe) -> list[str]:
 
 
 def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: bool | None = None) -> dict[str, Any]:
-    """Train the plan's pix2pix/CycleGAN recipe into its run directory (new, or resumed).
-
-    Returns:
-        The run's summary (also written to ``summary.json``).
-
-    Raises:
-        DataError, RecipeError: the data or networks do not fit the recipe (before any file is written).
-        TrainingDiverged: a loss became NaN or infinite (the last good checkpoint is kept).
-        TrainingInterrupted: Ctrl-C (the last checkpoint is kept).
-    """
+    """:func:`gan_cli.trainer.train` for a pix2pix/CycleGAN recipe: same arguments, result and errors."""
     recipe, run = plan.recipe, plan.run
     pairs, models, per_epoch, total = _prepare(recipe)
     examples = _grid_examples(recipe)
@@ -157,8 +140,12 @@ def _grid_examples(recipe: Recipe) -> list[tuple[np.ndarray, np.ndarray | None]]
     return examples
 
 
-class _TranslationLoop:
-    """State of one ``train`` invocation of a translation family."""
+class _TranslationLoop(EpochLoop):
+    """State of one ``train`` invocation of a translation family; the epoch-end cadence is
+    :class:`EpochLoop`'s."""
+
+    columns = TRANSLATION_COLUMNS
+    fake_score_label = "D(G(x))"
 
     def __init__(self, recipe: Recipe, run: RunDir, models: Any, store: CheckpointStore, pairs: ImagePairs,
                  per_epoch: int, total: int, examples: list[tuple[np.ndarray, np.ndarray | None]],
@@ -177,56 +164,6 @@ class _TranslationLoop:
         crop, flip = recipe.data.crop_size, recipe.data.flip
         self.augment = _augmenter((crop[0], crop[1]) if crop else None, flip) if crop or flip else None
 
-    def go(self, step: int, metric_rows: list[dict[str, Any]], seconds_before: float) -> dict[str, Any]:
-        started = time.perf_counter()
-        last_saved = self.store.latest
-        self.best_fd = self._previous_best()
-        try:
-            while step < self.total:
-                epoch = step // self.per_epoch
-                row, step = self._epoch(epoch, step, seconds_before + time.perf_counter() - started)
-                finished_epoch = step % self.per_epoch == 0
-                done = step >= self.total
-                number = epoch + 1
-                finite = all(math.isfinite(row[k]) for k in ("d_loss", "g_loss"))
-                if finite:
-                    row.update(self._validate())
-                    if self.recipe.eval.every and (done or (finished_epoch and number % self.recipe.eval.every == 0)):
-                        row["fd"] = self._evaluate()
-                metric_rows.append(row)
-                write_metrics(self.run.metrics, metric_rows, TRANSLATION_COLUMNS)
-                if not finite:
-                    kept = (f"the last good checkpoint {last_saved} is kept" if last_saved
-                            else "no checkpoint was written")
-                    raise TrainingDiverged(f"training diverged: d_loss {row['d_loss']}, g_loss {row['g_loss']} in "
-                                           f"epoch {number}; {kept}; lower the learning rates "
-                                           "(optimizers.*.learning_rate) or change the seed")
-                self.echo(_epoch_line(row, self.recipe.train.epochs))
-                if "fd" in row and row["fd"] < self.best_fd:
-                    self.best_fd = row["fd"]
-                    self.store.write_snapshot(self.run.best, step, self.models.generator,
-                                              {"fd": row["fd"], "step": step, "epoch": step / self.per_epoch,
-                                               "n": self.recipe.eval.n, "against": self.recipe.eval.against})
-                wrote_grid = False
-                if done or (finished_epoch and (number == 1 or number % self.recipe.sampling.every_epochs == 0)):
-                    self._write_grid(step)
-                    wrote_grid = True
-                if done or (finished_epoch and number % self.recipe.checkpoints.every_epochs == 0):
-                    last_saved = self.store.save(step)
-                    self._export(step)
-                if wrote_grid or done:
-                    plot_loss_curves(metric_rows, self.run.loss_curves, title=self.recipe.name)
-        except KeyboardInterrupt:
-            where = f"checkpoint {last_saved}" if last_saved else "no checkpoint yet"
-            raise TrainingInterrupted(f"interrupted; kept {where}; continue with: "
-                                      f"gan train {self.run.root} --resume") from None
-        elapsed = seconds_before + time.perf_counter() - started
-        summary = self._summary(step, elapsed, metric_rows)
-        write_json(self.run.summary, summary)
-        speed = f" ({summary['ms_per_step']:.1f} ms/step)" if summary["ms_per_step"] is not None else ""
-        self.echo(f"done: {step} steps in {elapsed:.1f} s{speed}; run directory {self.run.root}")
-        return summary
-
     def _epoch(self, epoch: int, step: int, seconds_so_far: float) -> tuple[dict[str, Any], int]:
         """Train from ``step`` to the end of ``epoch`` (or the step cap); returns its metrics row."""
         spec = self.recipe.train
@@ -234,34 +171,12 @@ class _TranslationLoop:
         order_a = epoch_indices(rng, len(self.a), self.per_epoch, spec.batch_size, spec.batch_selection)
         order_b = order_a if self.paired else epoch_indices(rng, len(self.b), self.per_epoch, spec.batch_size,
                                                             spec.batch_selection)
-        first = step - epoch * self.per_epoch
-        last = min(self.per_epoch, self.total - epoch * self.per_epoch)
-        sums: dict[str, float] = {}
-        bar = tqdm(total=self.per_epoch, initial=first, desc=f"epoch {epoch + 1}/{spec.epochs}", unit="step",
-                   leave=False, disable=None if self.progress is None else not self.progress)
-        began = time.perf_counter()
-        try:
-            for index in range(first, last):
-                tick = time.perf_counter()
-                a, b = self._batch(order_a[index], order_b[index], step)
-                values = self.models.train_step(a, b, tf.constant([self.recipe.seed, step], tf.int64))
-                self.step_seconds.append(time.perf_counter() - tick)
-                step += 1
-                for key, value in values.items():
-                    sums[key] = sums.get(key, 0.0) + value
-                bar.update(1)
-                if index % 10 == 0 or index == last - 1:
-                    done = index - first + 1
-                    bar.set_postfix_str("  ".join(f"{k} {sums[k] / done:.3f}" for k in ("d_loss", "g_loss", "d_real",
-                                                                                        "d_fake")))
-        finally:
-            bar.close()
-        count = last - first
-        seconds = time.perf_counter() - began
-        row = {"epoch": epoch + 1, "step": step, "steps_in_row": count,
-               **{key: value / max(count, 1) for key, value in sums.items()},
-               "seconds": seconds_so_far + seconds, "ms_per_step": 1000 * seconds / max(count, 1)}
-        return row, step
+
+        def run_step(index: int, step: int) -> dict[str, float]:
+            a, b = self._batch(order_a[index], order_b[index], step)
+            return self.models.train_step(a, b, tf.constant([self.recipe.seed, step], tf.int64))
+
+        return self._steps(epoch, step, seconds_so_far, run_step)
 
     def _batch(self, index_a: np.ndarray, index_b: np.ndarray, step: int) -> tuple[tf.Tensor, tf.Tensor]:
         """The step's A and B batches, cropped and flipped as the recipe asks (pairs together)."""
@@ -275,13 +190,19 @@ class _TranslationLoop:
         return (self.augment(a, tf.constant([seed, AUGMENT_STREAM + 2 * step], tf.int64)),
                 self.augment(b, tf.constant([seed, AUGMENT_STREAM + 2 * step + 1], tf.int64)))
 
-    def _validate(self) -> dict[str, float]:
-        """``val_l1``: mean |G(A) - true B| of the grid's fixed a2b examples, in [0, 1] pixel units."""
-        inputs, truths = self.examples[0]
-        if truths is None:
+    def _inspect(self, row: dict[str, Any], evaluate_now: bool) -> dict[str, Any]:
+        """``val_l1``, the mean |G(A) - true B| of the grid's fixed a2b examples in [0, 1] pixel units, and
+        ``fd`` when ``evaluate_now``; nothing after a non-finite loss."""
+        if not (math.isfinite(row["d_loss"]) and math.isfinite(row["g_loss"])):
             return {}
-        outputs = translate_images(self.models.generator, inputs).astype(np.float32) / 255.0
-        return {"val_l1": float(np.mean(np.abs(outputs - (truths + 1.0) / 2.0)))}
+        extra: dict[str, Any] = {}
+        inputs, truths = self.examples[0]
+        if truths is not None:
+            outputs = translate_images(self.models.generator, inputs).astype(np.float32) / 255.0
+            extra["val_l1"] = float(np.mean(np.abs(outputs - (truths + 1.0) / 2.0)))
+        if evaluate_now:
+            extra["fd"] = self._evaluate()
+        return extra
 
     def _evaluate(self) -> float:
         """FD of G's outputs for ``eval.n`` inputs of the ``eval.against`` split to B images of the other split."""
@@ -299,14 +220,6 @@ class _TranslationLoop:
         outputs = translate_images(self.models.generator, self.eval_inputs)
         return float(measure((outputs.astype(np.float32) - 127.5) / 127.5, self.eval_real, self.evaluator,
                              seed=self.recipe.seed, full=False)["fd"])
-
-    def _previous_best(self) -> float:
-        info_path = self.run.best / "generator.json"
-        if not info_path.is_file():
-            return math.inf
-        info = json.loads(info_path.read_text())
-        same = (info.get("n"), info.get("against")) == (self.recipe.eval.n, self.recipe.eval.against)
-        return float(info["fd"]) if same else math.inf
 
     def _write_grid(self, step: int) -> None:
         grids = []
@@ -331,33 +244,19 @@ class _TranslationLoop:
             imgs.save_png(self.run.samples / f"step_{step:07d}.png", picture)
 
     def _export(self, step: int) -> None:
-        export_model(self.models.generator, self.run.generator)
+        """G (and CycleGAN's F as ``generator_b2a.keras``), with the step they were made at."""
         if "b2a" in self.models.generators:
             export_model(self.models.generators["b2a"], self.run.inverse_generator)
-        write_json(self.run.generator_info, {"step": step, "epoch": step / self.per_epoch})
+        super()._export(step)
 
-    def _summary(self, step: int, seconds: float, metric_rows: list[dict[str, Any]]) -> dict[str, Any]:
-        timed = self.step_seconds[WARMUP_STEPS:] if len(self.step_seconds) > 2 * WARMUP_STEPS \
-            else self.step_seconds[1:] or self.step_seconds
-        last = metric_rows[-1] if metric_rows else {}
+
+    def _results(self, last: dict[str, Any]) -> dict[str, Any]:
         return {
-            "name": self.recipe.name,
-            "family": self.recipe.family,
-            "steps": step,
-            "epochs": step // self.per_epoch,
-            "steps_per_epoch": self.per_epoch,
-            "finished": step >= self.total,
-            "seconds": round(seconds, 3),
-            "ms_per_step": round(1000 * statistics.median(timed), 3) if timed else None,
-            "ms_per_step_note": f"median over this invocation's steps after the first {WARMUP_STEPS}",
             "final": {k: last[k] for k in TRANSLATION_COLUMNS[3:14] if k in last},
             "val_l1": last.get("val_l1"),
             "data": self.description,
             "generator_params": {d: g.count_params() for d, g in self.models.generators.items()},
             "discriminator_params": {d.name: d.count_params() for d in self.models.discriminators},
-            "checkpoint": self.store.latest,
-            "best": {"fd": self.best_fd, "directory": str(self.run.best)} if math.isfinite(self.best_fd) else None,
-            "versions": {"gan": __version__, "keras": keras.__version__, "tensorflow": tf.__version__},
         }
 
 
@@ -382,14 +281,3 @@ def _augmenter(crop: tuple[int, int] | None, flip: bool) -> Callable[[tf.Tensor,
 
     return augment
 
-
-def _epoch_line(row: dict[str, Any], epochs: int) -> str:
-    terms = "  ".join(f"{k} {row[k]:.4f}" for k in ("g_adv", "l1", "fm", "cycle", "identity") if k in row)
-    line = (f"epoch {int(row['epoch'])}/{epochs}  step {int(row['step'])}  d_loss {row['d_loss']:.4f}  "
-            f"g_loss {row['g_loss']:.4f}  {terms}  D(x) {row['d_real']:.3f}  D(G(x)) {row['d_fake']:.3f}  "
-            f"{row['ms_per_step']:.1f} ms/step")
-    if "val_l1" in row:
-        line += f"  val L1 {row['val_l1']:.4f}"
-    if "fd" in row:
-        line += f"  FD {row['fd']:.3f}"
-    return line

@@ -17,7 +17,7 @@ STAGES = {
     "recipe": 1, "images": 1, "run_dir": 1,
     "data": 2, "nets": 2, "losses": 2, "optimizers": 2, "plan": 2, "plots": 2,
     "families": 3, "checkpoints": 3, "sampling": 3,
-    "evaluation": 4, "resuming": 4,
+    "evaluation": 4, "epoch_loop": 4,
     "translation_trainer": 5,
     "trainer": 6,
     "cli": 7,

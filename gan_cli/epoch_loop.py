@@ -1,0 +1,254 @@
+"""What every training loop does around its steps: start or resume a run, and at the end of each epoch
+(or at a step cap) evaluate, log, keep the best generator, write grids, checkpoint, and finish.
+
+The GAN loop (``trainer.py``) and the image-to-image loop (``translation_trainer.py``) subclass
+:class:`EpochLoop` and supply what differs: one epoch of steps, what to measure after it, the sample
+grid, the exported models and the summary.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import keras
+import tensorflow as tf
+from tqdm import tqdm
+
+from gan_cli import __version__
+from gan_cli.checkpoints import CheckpointStore, export_model
+from gan_cli.errors import TrainingDiverged, TrainingInterrupted
+from gan_cli.files import write_atomic
+from gan_cli.plan import TrainingPlan
+from gan_cli.plots import plot_loss_curves
+from gan_cli.recipe import Recipe, dump_recipe
+from gan_cli.run_dir import METRIC_COLUMNS, RunDir, read_metrics, write_json, write_metrics
+
+#: Steps at the start of an invocation left out of ``ms_per_step`` (tracing, warm caches).
+WARMUP_STEPS = 10
+
+
+def begin(plan: TrainingPlan, store: CheckpointStore, per_epoch: int, total: int,
+          echo: Callable[[str], None]) -> tuple[int, list[dict[str, Any]], float] | dict[str, Any]:
+    """Restore the latest checkpoint of a resumed run (a new run starts at 0) and write ``recipe.yaml``.
+
+    Returns:
+        ``(step, metric rows up to that step, seconds trained before)``; or, when the run already reached
+        ``total`` steps, its summary (nothing is written then).
+    """
+    run = plan.run
+    if not plan.resume:
+        write_atomic(run.recipe, dump_recipe(plan.recipe))  # creates the run directory
+        return 0, [], 0.0
+    step, metric_rows, seconds_before = 0, [], 0.0
+    restored = store.restore_latest()
+    if restored is None:
+        echo(f"{run.root} has no checkpoint yet; training it from step 0")
+    else:
+        step = restored
+        metric_rows = [r for r in read_metrics(run.metrics) if r["step"] <= step]
+        seconds_before = metric_rows[-1]["seconds"] if metric_rows else 0.0
+    if step >= total:
+        echo(f"{run.root} already finished at step {step} of {total}; nothing to do (raise "
+             "train.epochs or train.steps with --set to train further)")
+        return json.loads(run.summary.read_text()) if run.summary.is_file() else {"steps": step}
+    if restored is not None:
+        echo(f"resuming {run.root} at step {step} (epoch {step / per_epoch:.2f})")
+    write_atomic(run.recipe, dump_recipe(plan.recipe))
+    return step, metric_rows, seconds_before
+
+
+def median_ms(step_seconds: Sequence[float]) -> float | None:
+    """Median milliseconds per step after the first ``WARMUP_STEPS`` (all but the first for short runs)."""
+    timed = step_seconds[WARMUP_STEPS:] if len(step_seconds) > 2 * WARMUP_STEPS else step_seconds[1:] or step_seconds
+    return round(1000 * statistics.median(timed), 3) if timed else None
+
+
+def _due(period: int | None, number: int, finished_epoch: bool, done: bool, first: bool = False) -> bool:
+    """Whether something done every ``period`` epochs (and at the end; with ``first`` also after epoch 1)
+    is due after epoch ``number``; never when ``period`` is None or 0."""
+    return bool(period) and (done or (finished_epoch and ((first and number == 1) or number % (period or 1) == 0)))
+
+
+class EpochLoop:
+    """The epoch-end cadence of one ``train`` invocation; subclasses train the steps.
+
+    Subclasses set ``recipe``, ``run``, ``models`` (with a ``generator``), ``store``, ``per_epoch``,
+    ``total``, ``echo``, ``progress`` and ``step_seconds`` and implement ``_epoch`` (with ``_steps``),
+    ``_inspect``, ``_write_grid`` and ``_results``.
+    """
+
+    recipe: Recipe
+    run: RunDir
+    models: Any
+    store: CheckpointStore
+    per_epoch: int
+    total: int
+    echo: Callable[[str], None]
+    step_seconds: list[float]
+    progress: bool | None
+    best_fd: float = math.inf
+    #: columns of ``metrics.csv``
+    columns: Sequence[str] = METRIC_COLUMNS
+    #: how the epoch line names D's mean score of the fakes
+    fake_score_label = "D(G(z))"
+
+    def go(self, step: int, metric_rows: list[dict[str, Any]], seconds_before: float) -> dict[str, Any]:
+        """Train from ``step`` to the end; returns the summary (also written to ``summary.json``).
+
+        Raises:
+            TrainingDiverged: a loss became NaN or infinite (the last good checkpoint is kept).
+            TrainingInterrupted: Ctrl-C (the last checkpoint is kept).
+        """
+        started = time.perf_counter()
+        last_saved = self.store.latest
+        self.best_fd = self._previous_best()
+        every = self.recipe
+        try:
+            while step < self.total:
+                epoch = step // self.per_epoch
+                row, step = self._epoch(epoch, step, seconds_before + time.perf_counter() - started)
+                finished_epoch = step % self.per_epoch == 0
+                done = step >= self.total
+                number = epoch + 1
+                end = (number, finished_epoch, done)
+                row.update(self._inspect(row, _due(every.eval.every, *end)))
+                metric_rows.append(row)
+                write_metrics(self.run.metrics, metric_rows, self.columns)
+                self._check_finite(row, number, last_saved)
+                self.echo(self._line(row))
+                for symptom in filter(None, str(row.get("health", "")).split("; ")):
+                    self.echo(f"warning: epoch {number}: {symptom}")
+                if "fd" in row and row["fd"] < self.best_fd:
+                    self.best_fd = row["fd"]
+                    self.store.write_snapshot(self.run.best, step, self.models.generator,
+                                              {"fd": row["fd"], "step": step, "epoch": step / self.per_epoch,
+                                               **self._eval_protocol()})
+                wrote_grid = _due(every.sampling.every_epochs, *end, first=True)
+                if wrote_grid:
+                    self._write_grid(step)
+                if _due(every.checkpoints.every_epochs, *end):
+                    last_saved = self.store.save(step)
+                    self._export(step)
+                if wrote_grid or done:
+                    plot_loss_curves(metric_rows, self.run.loss_curves, title=self.recipe.name)
+        except KeyboardInterrupt:
+            where = f"checkpoint {last_saved}" if last_saved else "no checkpoint yet"
+            raise TrainingInterrupted(f"interrupted; kept {where}; continue with: "
+                                      f"gan train {self.run.root} --resume") from None
+        elapsed = seconds_before + time.perf_counter() - started
+        summary = self._summary(step, elapsed, metric_rows)
+        write_json(self.run.summary, summary)
+        speed = f" ({summary['ms_per_step']:.1f} ms/step)" if summary["ms_per_step"] is not None else ""
+        self.echo(f"done: {step} steps in {elapsed:.1f} s{speed}; run directory {self.run.root}")
+        return summary
+
+    def _epoch(self, epoch: int, step: int, seconds_so_far: float) -> tuple[dict[str, Any], int]:
+        """Train from ``step`` to the end of ``epoch`` (or the step cap); returns its metrics row and the step."""
+        raise NotImplementedError
+
+    def _steps(self, epoch: int, step: int, seconds_so_far: float,
+               run_step: Callable[[int, int], dict[str, float]]) -> tuple[dict[str, Any], int]:
+        """Run ``run_step(index in epoch, global step)`` from ``step`` to the end of ``epoch`` (or the step cap)
+        under a tqdm bar, timing each step; returns the row (epoch, step, the mean of every value the steps
+        returned, cumulative seconds, ms per step) and the new step."""
+        first = step - epoch * self.per_epoch
+        last = min(self.per_epoch, self.total - epoch * self.per_epoch)
+        sums: dict[str, float] = {}
+        bar = tqdm(total=self.per_epoch, initial=first, desc=f"epoch {epoch + 1}/{self.recipe.train.epochs}",
+                   unit="step", leave=False, disable=None if self.progress is None else not self.progress)
+        began = time.perf_counter()
+        try:
+            for index in range(first, last):
+                tick = time.perf_counter()
+                values = run_step(index, step)
+                self.step_seconds.append(time.perf_counter() - tick)
+                step += 1
+                for key, value in values.items():
+                    sums[key] = sums.get(key, 0.0) + value
+                bar.update(1)
+                if index % 10 == 0 or index == last - 1:
+                    done = index - first + 1
+                    bar.set_postfix_str(f"d_loss {sums['d_loss'] / done:.3f}  g_loss {sums['g_loss'] / done:.3f}  "
+                                        f"D(x) {sums['d_real'] / done:.2f}  D(G(.)) {sums['d_fake'] / done:.2f}")
+        finally:
+            bar.close()
+        count = last - first
+        seconds = time.perf_counter() - began
+        row = {"epoch": epoch + 1, "step": step, "steps_in_row": count,
+               **{key: value / max(count, 1) for key, value in sums.items()},
+               "seconds": seconds_so_far + seconds, "ms_per_step": 1000 * seconds / max(count, 1)}
+        return row, step
+
+    def _inspect(self, row: dict[str, Any], evaluate_now: bool) -> dict[str, Any]:
+        """Columns measured after the epoch's steps (``fd`` when ``evaluate_now``; ``health`` warnings)."""
+        raise NotImplementedError
+
+    def _write_grid(self, step: int) -> None:
+        raise NotImplementedError
+
+    def _line(self, row: dict[str, Any]) -> str:
+        """The epoch's summary line: losses (and any extra loss terms), D's mean scores, speed, and the
+        measurements of the row (validation L1, FD, classes covered) when present."""
+        terms = "".join(f"  {k} {row[k]:.4f}" for k in ("g_adv", "l1", "fm", "cycle", "identity") if k in row)
+        line = (f"epoch {int(row['epoch'])}/{self.recipe.train.epochs}  step {int(row['step'])}  "
+                f"d_loss {row['d_loss']:.4f}  g_loss {row['g_loss']:.4f}{terms}  D(x) {row['d_real']:.3f}  "
+                f"{self.fake_score_label} {row['d_fake']:.3f}  {row['ms_per_step']:.1f} ms/step")
+        if "val_l1" in row:
+            line += f"  val L1 {row['val_l1']:.4f}"
+        if "fd" in row:
+            line += f"  FD {row['fd']:.3f}"
+        if "classes_covered" in row:
+            line += f"  classes {int(row['classes_covered'])}"
+        return line
+
+    def _summary(self, step: int, seconds: float, metric_rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """``summary.json``: how far and how fast, the data, the checkpoint, the best FD, versions, and the
+        loop's own ``_results``."""
+        return {
+            "name": self.recipe.name,
+            "family": self.recipe.family,
+            "steps": step,
+            "epochs": step // self.per_epoch,
+            "steps_per_epoch": self.per_epoch,
+            "finished": step >= self.total,
+            "seconds": round(seconds, 3),
+            "ms_per_step": median_ms(self.step_seconds),
+            "ms_per_step_note": f"median over this invocation's steps after the first {WARMUP_STEPS}",
+            **self._results(metric_rows[-1] if metric_rows else {}),
+            "checkpoint": self.store.latest,
+            "best": {"fd": self.best_fd, "directory": str(self.run.best)} if math.isfinite(self.best_fd) else None,
+            "versions": {"gan": __version__, "keras": keras.__version__, "tensorflow": tf.__version__},
+        }
+
+    def _results(self, last: dict[str, Any]) -> dict[str, Any]:
+        """The summary's loop-specific part: final losses, data, parameter counts (``last``: the last row)."""
+        raise NotImplementedError
+
+    def _export(self, step: int) -> None:
+        """Export the generator (atomically) beside each checkpoint, with the step it was made at."""
+        export_model(self.models.generator, self.run.generator)
+        write_json(self.run.generator_info, {"step": step, "epoch": step / self.per_epoch})
+
+    def _eval_protocol(self) -> dict[str, Any]:
+        return {"n": self.recipe.eval.n, "against": self.recipe.eval.against}
+
+    def _previous_best(self) -> float:
+        """The FD of ``best/`` when resuming under the same evaluation protocol; else infinity."""
+        info_path = self.run.best / "generator.json"
+        if not info_path.is_file():
+            return math.inf
+        info = json.loads(info_path.read_text())
+        same = (info.get("n"), info.get("against")) == (self.recipe.eval.n, self.recipe.eval.against)
+        return float(info["fd"]) if same else math.inf
+
+    def _check_finite(self, row: dict[str, Any], number: int, last_saved: str | None) -> None:
+        if not (math.isfinite(row["d_loss"]) and math.isfinite(row["g_loss"])):
+            kept = f"the last good checkpoint {last_saved} is kept" if last_saved else "no checkpoint was written"
+            raise TrainingDiverged(f"training diverged: d_loss {row['d_loss']}, g_loss {row['g_loss']} in "
+                                   f"epoch {number}; {kept}; lower the learning rates "
+                                   "(optimizers.*.learning_rate) or change the seed")
