@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -17,6 +19,7 @@ from gan_cli.data.tasks import edges, lowres, thicken
 from gan_cli.errors import DataError, RecipeError
 from gan_cli.families import TRANSLATORS
 from gan_cli.families.image_pool import ImagePool
+from gan_cli.nets import build_patch_discriminator, build_translator
 from gan_cli.optimizers import LinearDecay
 from gan_cli.recipe import DataSpec, load_recipe, parse_recipe
 from gan_cli.run_dir import read_metrics
@@ -331,3 +334,22 @@ def test_pix2pixhd_options_train_through_the_cli(tmp_path: Path) -> None:
                     "--set", "discriminator.scales=2", "--set", "translation.feature_matching_weight=10")
     assert "done: 2 steps" in output and " fm " in output
     assert read_metrics(tmp_path / "run" / "metrics.csv")[-1]["fm"] > 0
+
+
+def test_translation_networks_have_the_documented_shapes() -> None:
+    recipe = parse_recipe({"family": "pix2pix", "data": {"source": "digits", "task": "edges"},
+                           "generator": {"architecture": "unet", "widths": [8, 16, 32, 32], "kernel_size": 4},
+                           "discriminator": {"architecture": "patchgan", "widths": [8, 16, 32], "kernel_size": 4,
+                                             "scales": 3}})
+    unet = build_translator(recipe.generator, (16, 16, 1), 3)
+    assert unet.output_shape == (None, 16, 16, 3)
+    assert sum(isinstance(layer, keras.layers.Concatenate) for layer in unet.layers) == 3  # a skip per stage
+    resnet = build_translator(replace(recipe.generator, architecture="resnet", widths=(8, 16), res_blocks=2),
+                              (16, 16, 3), 1)
+    assert resnet.output_shape == (None, 16, 16, 1)
+    assert sum(isinstance(layer, keras.layers.Add) for layer in resnet.layers) == 2
+    patch = build_patch_discriminator(recipe.discriminator, (16, 16, 3), (16, 16, 1))
+    assert [tuple(o.shape[1:]) for o in patch.scores.outputs] == [(4, 4, 1), (2, 2, 1), (1, 1, 1)]
+    assert len(patch.features.outputs) == 9  # three blocks at each of three scales
+    with pytest.raises(RecipeError, match="divisible by 16"):
+        build_translator(recipe.generator, (24, 24, 1), 1)
