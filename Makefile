@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= runs/demo
 
-.PHONY: install demo test lint typecheck check clean bench-quality bench-translation
+.PHONY: install demo test lint typecheck check clean bench bench-quality bench-translation
 
 install: $(STAMP)
 
@@ -38,6 +38,9 @@ typecheck: $(STAMP)
 	$(BIN)/mypy gan_cli
 
 check: lint typecheck test
+
+bench: $(STAMP)
+	$(BIN)/python bench/speed.py
 
 bench-quality: $(STAMP)
 	$(BIN)/python bench/quality.py

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import time
 
@@ -73,8 +74,9 @@ def main() -> None:
         discriminator.trainable = False
         gan.train_on_batch(noise, np.ones(batch))
         seconds.append(time.perf_counter() - start)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"tutorial loop: {args.steps} steps, median {1000 * statistics.median(seconds[10:]):.1f} ms/step "
-          "(after the first 10)")
+          f"(after the first 10), peak RSS {peak:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import resource
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -219,6 +220,7 @@ class EpochLoop:
             "seconds": round(seconds, 3),
             "ms_per_step": median_ms(self.step_seconds),
             "ms_per_step_note": f"median over this invocation's steps after the first {WARMUP_STEPS}",
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             **self._results(metric_rows[-1] if metric_rows else {}),
             "checkpoint": self.store.latest,
             "best": {"fd": self.best_fd, "directory": str(self.run.best)} if math.isfinite(self.best_fd) else None,

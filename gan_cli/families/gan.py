@@ -60,6 +60,7 @@ class GanModels:
     info: InfoSpec | None = None  # set for InfoGAN: G also takes codes, the combined model also outputs Q(G(.))
     q_layers: list[Any] = field(default_factory=list)  # InfoGAN's own Q-head layers (trained with G)
     _fakes: Any = field(default=None, repr=False)
+    _fused: Any = field(default=None, repr=False)
 
     @property
     def latent_dim(self) -> int:
@@ -138,7 +139,69 @@ class GanModels:
 
     def train_step(self, reals: Sequence[tf.Tensor], noises: Sequence[tf.Tensor], noise_g: tf.Tensor,
                    penalty_seeds: Sequence[tf.Tensor] | None = None, labels: Any = None) -> dict[str, float]:
-        """One step: ``len(reals)`` D updates (``train.d_steps``), then one G update.
+        """One step, fused: the same updates as :meth:`unfused_step`, traced once into one ``tf.function``
+        that calls D's (or D's update model's) and the combined model's own Keras ``train_step``, with
+        ``discriminator.trainable`` set while each part is traced — so each still trains exactly its own
+        variables, BatchNorm in the frozen D still runs in inference mode, and the Python overhead of two
+        ``train_on_batch`` calls per step goes away. Same arguments and result as :meth:`unfused_step`.
+        """
+        if self._fused is None:
+            self._fused = tf.function(self._fused_body, autograph=False)  # a plain Python trace: no loops to convert
+        real_labels, fake_labels, g_labels = labels if labels is not None else (None, None, None)
+        values = self._fused(list(reals), list(noises), noise_g, list(penalty_seeds) if penalty_seeds else None,
+                             real_labels, fake_labels, g_labels)
+        self.discriminator.trainable = True
+        return {key: float(value) for key, value in values.items()}
+
+    def _fused_body(self, reals: list[tf.Tensor], noises: list[tf.Tensor], noise_g: tf.Tensor,
+                    penalty_seeds: list[tf.Tensor] | None, real_labels: Any, fake_labels: Any,
+                    g_labels: Any) -> dict[str, tf.Tensor]:
+        """The traced step: d_steps D updates, then the G update (see :meth:`train_step`)."""
+        totals = {"d_loss": 0.0, "d_real": 0.0, "d_fake": 0.0}
+        for index, (real, noise) in enumerate(zip(reals, noises)):
+            batch = int(real.shape[0])
+            fake_label = fake_labels[index] if fake_labels is not None else None
+            fake = self.generator(self._generator_inputs(noise, fake_label), training=False)
+            images = tf.concat([real, fake], axis=0)
+            targets = tf.concat([tf.fill((batch, 1), self.objective.real_target),
+                                 tf.fill((batch, 1), self.objective.fake_target)], axis=0)
+            self.discriminator.trainable = True
+            if self.penalized:
+                seed = penalty_seeds[index] if penalty_seeds is not None else tf.constant([0, 0], tf.int64)
+                mixed = interpolate(tf.concat([real, real], 0), tf.concat([fake, fake], 0), seed)
+                data: Any = ([images, mixed], [targets, tf.zeros((2 * batch, 1))])
+            elif self.conditional:
+                data = ([images, tf.concat([real_labels[index], fake_label], axis=0)], targets)
+            else:
+                data = (images, targets)
+            result = self.d_update.train_step(data)
+            # train_on_batch starts each call from fresh metrics; reset after reading them, because the
+            # compiled metrics exist only once the first traced train_step has built them
+            self.d_update.reset_metrics()
+            if self.clip_value is not None:
+                for weight in self.discriminator.trainable_weights:
+                    weight.assign(tf.clip_by_value(weight, -self.clip_value, self.clip_value))
+            values = {"d_loss": result["loss"], "d_real": _ending(result, "real_score"),
+                      "d_fake": _ending(result, "fake_score")}
+            totals = {key: totals[key] + values[key] / len(reals) for key in totals}
+        self.discriminator.trainable = False
+        targets = tf.fill((int(noise_g.shape[0]), 1), self.objective.g_target)
+        if self.info is not None:
+            result = self.combined.train_step(([noise_g, *g_labels], [targets, tf.concat(list(g_labels), axis=1)]))
+        else:
+            result = self.combined.train_step((self._generator_inputs(noise_g, g_labels), targets))
+        self.combined.reset_metrics()
+        return {**totals, "g_loss": result["loss"]}
+
+    def _generator_inputs(self, noise: tf.Tensor, labels: Any) -> Any:
+        if self.info is not None:
+            return [noise, *labels]
+        return [noise, labels] if self.conditional else noise
+
+    def unfused_step(self, reals: Sequence[tf.Tensor], noises: Sequence[tf.Tensor], noise_g: tf.Tensor,
+                     penalty_seeds: Sequence[tf.Tensor] | None = None, labels: Any = None) -> dict[str, float]:
+        """One step the tutorial's way: ``len(reals)`` D updates (``train.d_steps``), then one G update,
+        each a ``train_on_batch`` call.
 
         Args:
             reals: one real batch (B, H, W, C) in [-1, 1] per D update.

@@ -1,0 +1,132 @@
+"""``make bench``: the tutorial loop and ``gan train`` side by side, and how close ``gan`` gets to the machine.
+
+Runs, interleaved, ``--reps`` times each: the Keras MNIST GAN tutorial's loop as written
+(``bench/tutorial_loop.py``) and ``gan train recipes/mnist_gan.yaml``, both on Fashion-MNIST with batch 128,
+``--steps`` steps each, every run in its own process; then once each: DCGAN on 32x32x3 images and pix2pix
+(``recipes/pix2pix_fashion.yaml``). Prints the median ms/step of each, the ratio, the achieved GFLOP/s
+(counted from the models' Dense/Conv layers: forward 2·MACs, backward twice that for the updated model and
+once for a frozen one passing gradients through), the machine's fp32 and bf16 matmul throughput measured
+now at the tutorial step's own matmul shapes, the fraction of it reached, and the peak memory (RSS) of each
+process.
+
+    python bench/speed.py                  # about 5 minutes on 2 cores; needs Fashion-MNIST
+    python bench/speed.py --reps 5 --steps 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+REPO = Path(__file__).resolve().parents[1]
+BATCH = 128
+#: (inputs, outputs) of the tutorial's Dense layers
+GENERATOR = [(100, 256), (256, 512), (512, 1024), (1024, 784)]
+DISCRIMINATOR = [(784, 1024), (1024, 512), (512, 256), (256, 1)]
+
+
+def macs(layers: list[tuple[int, int]]) -> int:
+    return sum(i * o for i, o in layers)
+
+
+def tutorial_step_flops(batch: int = BATCH) -> float:
+    """FLOPs of one tutorial step: D's update on 2B images (forward + backward 2x), G's forward for the B
+    fakes, and the combined update on B latents (G forward + backward 2x, frozen D forward + input
+    gradients 1x)."""
+    g, d = 2 * macs(GENERATOR), 2 * macs(DISCRIMINATOR)
+    return 3 * (2 * batch) * d + batch * g + 3 * batch * g + 2 * batch * d
+
+
+def matmul_throughput(dtype: str, seconds: float = 3.0) -> float:
+    """GFLOP/s of TensorFlow's matmul over the tutorial step's own shapes (every Dense layer's forward,
+    input-gradient and weight-gradient products at B and 2B rows), as one traced function."""
+    import tensorflow as tf
+
+    shapes = []
+    for rows, layers in ((BATCH, GENERATOR), (2 * BATCH, DISCRIMINATOR), (BATCH, DISCRIMINATOR)):
+        for k, n in layers:
+            shapes += [(rows, k, n), (rows, n, k), (k, rows, n)]
+    pairs = [(tf.random.normal((m, k), dtype=dtype), tf.random.normal((k, n), dtype=dtype)) for m, k, n in shapes]
+    flops = sum(2 * m * k * n for m, k, n in shapes)
+
+    @tf.function
+    def run() -> list:
+        return [tf.reduce_sum(tf.matmul(a, b)) for a, b in pairs]
+
+    run()
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        [t.numpy() for t in run()]
+        count += 1
+    return flops * count / (time.perf_counter() - start) / 1e9
+
+
+def run_tutorial(steps: int) -> dict:
+    out = subprocess.run([sys.executable, str(REPO / "bench" / "tutorial_loop.py"), "--steps", str(steps)],
+                         check=True, capture_output=True, text=True).stdout
+    ms = float(re.search(r"median ([\d.]+) ms/step", out).group(1))  # type: ignore[union-attr]
+    rss = float(re.search(r"peak RSS ([\d.]+) MB", out).group(1))  # type: ignore[union-attr]
+    return {"ms_per_step": ms, "peak_rss_mb": rss}
+
+
+def run_gan(recipe: str, steps: int, *sets: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Path(tmp) / "run"
+        args = [sys.executable, "-m", "gan_cli", "train", str(REPO / "recipes" / recipe), "--out", str(run),
+                "--no-progress", "--set", f"train.steps={steps}", "--set", "sampling.every_epochs=1000",
+                "--set", "checkpoints.every_epochs=1000"]
+        for value in sets:
+            args += ["--set", value]
+        subprocess.run(args, check=True, capture_output=True, text=True)
+        summary = json.loads((run / "summary.json").read_text())
+    return {"ms_per_step": summary["ms_per_step"], "peak_rss_mb": summary.get("peak_rss_mb")}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--set", dest="sets", action="append", default=[],
+                        help="extra --set for the gan train runs of the tutorial recipe, e.g. train.precision=...")
+    args = parser.parse_args()
+    fashion = "data.source=fashion_mnist"
+    tutorial, ours = [], []
+    for _ in range(args.reps):
+        tutorial.append(run_tutorial(args.steps))
+        ours.append(run_gan("mnist_gan.yaml", args.steps, fashion, *args.sets))
+    fp32, bf16 = matmul_throughput("float32"), matmul_throughput("bfloat16")
+    flops = tutorial_step_flops()
+    t_ms = statistics.median(r["ms_per_step"] for r in tutorial)
+    g_ms = statistics.median(r["ms_per_step"] for r in ours)
+    print(f"machine: {os.cpu_count()} cores; tutorial step {flops / 1e9:.2f} GFLOP; matmul at its shapes "
+          f"fp32 {fp32:.0f} GFLOP/s, bf16 {bf16:.0f} GFLOP/s")
+    print(f"{'':34}{'ms/step':>9}{'reps':>22}{'GFLOP/s':>9}{'of fp32':>9}{'peak MB':>9}")
+    for name, results, ms in (("tutorial loop (bench/tutorial_loop)", tutorial, t_ms),
+                              ("gan train recipes/mnist_gan.yaml", ours, g_ms)):
+        reps = " ".join(f"{r['ms_per_step']:.1f}" for r in results)
+        rate = flops / (ms / 1000) / 1e9
+        peak = max(r["peak_rss_mb"] or 0 for r in results)
+        print(f"{name[:34]:34}{ms:>9.1f}{reps:>22}{rate:>9.0f}{rate / fp32:>9.0%}{peak:>9.0f}")
+    print(f"speed-up: {t_ms / g_ms:.2f}x (median of {args.reps} interleaved runs of {args.steps} steps each)")
+    dcgan = run_gan("dcgan_mnist.yaml", 100, fashion, "data.image_size=[32, 32]", "data.channels=3",
+                    "generator.widths=[256, 128, 64]", "discriminator.widths=[64, 128, 256]")
+    print(f"DCGAN 32x32x3 (recipes/dcgan_mnist.yaml on Fashion-MNIST at 32x32x3): {dcgan['ms_per_step']:.1f} "
+          f"ms/step, peak {dcgan['peak_rss_mb']:.0f} MB")
+    pix2pix = run_gan("pix2pix_fashion.yaml", 100)
+    print(f"pix2pix 32x32 (recipes/pix2pix_fashion.yaml, batch 32): {pix2pix['ms_per_step']:.1f} ms/step, "
+          f"peak {pix2pix['peak_rss_mb']:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
