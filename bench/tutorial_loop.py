@@ -6,6 +6,7 @@ cross-entropy, Adam(2e-4, beta_1 0.5) per model, batch 128, random indices with 
 the two ``train_on_batch`` calls.
 
     python bench/tutorial_loop.py --source fashion_mnist --steps 200
+    python bench/tutorial_loop.py --steps 2340 --save tutorial.keras   # then: gan eval tutorial.keras --source ...
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def main() -> None:
     parser.add_argument("--source", default="fashion_mnist")
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--save", help="write the trained generator here (.keras, images 28x28x1) for gan eval")
     args = parser.parse_args()
     images = load_images(DataSpec(source=args.source)).images.reshape(-1, 784)
     keras.utils.set_random_seed(0)
@@ -74,6 +76,9 @@ def main() -> None:
         discriminator.trainable = False
         gan.train_on_batch(noise, np.ones(batch))
         seconds.append(time.perf_counter() - start)
+    if args.save:
+        z = keras.Input((100,))
+        keras.Model(z, keras.layers.Reshape((28, 28, 1))(generator(z))).save(args.save)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"tutorial loop: {args.steps} steps, median {1000 * statistics.median(seconds[10:]):.1f} ms/step "
           f"(after the first 10), peak RSS {peak:.0f} MB")

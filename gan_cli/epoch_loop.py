@@ -220,6 +220,7 @@ class EpochLoop:
             "seconds": round(seconds, 3),
             "ms_per_step": median_ms(self.step_seconds),
             "ms_per_step_note": f"median over this invocation's steps after the first {WARMUP_STEPS}",
+            "precision": keras.mixed_precision.global_policy().name,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             **self._results(metric_rows[-1] if metric_rows else {}),
             "checkpoint": self.store.latest,

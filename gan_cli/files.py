@@ -68,3 +68,12 @@ def _umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+def cache_root() -> Path:
+    """Where gan keeps what it can rebuild (evaluators, device measurements): ``$GAN_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/gan-cli``, else ``~/.cache/gan-cli``."""
+    if os.environ.get("GAN_CACHE_DIR"):
+        return Path(os.environ["GAN_CACHE_DIR"]).expanduser()
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "gan-cli"

@@ -264,6 +264,9 @@ class TrainSpec:
     batch_size: int = _range(128, 1, doc="real images per step (D sees as many fakes too)")
     d_steps: int = _range(1, 1, doc="discriminator (critic) updates per generator update, each on its own "
                                     "real batch (WGAN's n_critic); an epoch is N // (batch_size x d_steps) steps")
+    precision: Literal["auto", "float32", "mixed_bfloat16"] = _doc(
+        "auto", "float32, or mixed_bfloat16 (variables float32, layers computed in bfloat16); auto picks "
+                "mixed_bfloat16 where this device's bfloat16 matmuls measure 1.25x faster, once per device")
     batch_selection: Literal["random", "shuffle"] = _doc(
         "random", "random: indices drawn with replacement each step (the tutorial); "
                   "shuffle: a new permutation each epoch")

@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan_cli import images as imgs
-from gan_cli import translation_trainer
+from gan_cli import precision, translation_trainer
 from gan_cli.checkpoints import CheckpointStore
 from gan_cli.data import ImageSet, load_images
 from gan_cli.data.transforms import to_unit_range
@@ -74,6 +74,7 @@ def _prepare(recipe: Recipe) -> tuple[ImageSet, Any, int, int]:
         DataError, RecipeError: the data or networks do not fit the recipe.
     """
     keras.utils.set_random_seed(recipe.seed)
+    precision.apply(recipe.train.precision)
     data = load_images(recipe.data)
     per_epoch = steps_per_epoch(len(data.images), recipe.train.batch_size * recipe.train.d_steps)
     total = recipe.train.epochs * per_epoch
@@ -97,6 +98,7 @@ def describe(recipe: Recipe) -> list[str]:
         f"combined D(G(z)): {_frozen_trainable_count(models):,} trainable parameters "
         f"(G's{' and the Q head' if models.info else ''}; D frozen)",
         f"schedule: {per_epoch} steps per epoch, {total} steps in all",
+        precision.describe(recipe.train.precision),
     ]
 
 

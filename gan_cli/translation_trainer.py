@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan_cli import images as imgs
+from gan_cli import precision
 from gan_cli.checkpoints import CheckpointStore, export_model
 from gan_cli.data.pairs import ImagePairs, load_pairs
 from gan_cli.epoch_loop import EpochLoop, begin
@@ -72,6 +73,7 @@ def _prepare(recipe: Recipe) -> tuple[ImagePairs, Any, int, int]:
         DataError, RecipeError: the data or networks do not fit the recipe.
     """
     keras.utils.set_random_seed(recipe.seed)
+    precision.apply(recipe.train.precision)
     pairs = load_pairs(recipe.data, paired=recipe.family == "pix2pix")
     batch = recipe.train.batch_size
     if min(len(pairs.a), len(pairs.b)) < batch:
@@ -109,6 +111,7 @@ def describe(recipe: Recipe) -> list[str]:
     start = round(spec.decay_from * recipe.train.epochs * per_epoch)
     decay = "" if spec.decay_from >= 1 else f"; learning rates decay linearly from step {start}"
     lines.append(f"schedule: {per_epoch} steps per epoch, {total} steps in all{decay}")
+    lines.append(precision.describe(recipe.train.precision))
     return lines
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,14 @@ def tiny_recipe(tmp_path: Path) -> Path:
 def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Evaluators built by tests go to a temporary cache, never the user's ~/.cache."""
     os.environ["GAN_CACHE_DIR"] = str(tmp_path_factory.mktemp("gan-cache"))
+
+
+@pytest.fixture(autouse=True)
+def _float32_policy() -> Iterator[None]:
+    """Training sets Keras' global dtype policy (train.precision); tests that build models directly start
+    from float32."""
+    import keras
+
+    keras.mixed_precision.set_global_policy("float32")
+    yield
+    keras.mixed_precision.set_global_policy("float32")

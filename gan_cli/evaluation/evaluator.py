@@ -14,7 +14,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,8 @@ from gan_cli.data import ImageSet, load_images
 from gan_cli.data.tasks import TASKS
 from gan_cli.errors import DataError, GanError
 from gan_cli.evaluation.metrics import frechet_distance
-from gan_cli.files import atomic_path, write_atomic
+from gan_cli.files import atomic_path, cache_root, write_atomic
+from gan_cli.precision import float32_policy
 from gan_cli.recipe import DataSpec
 
 #: Bump when the training procedure changes in a way the definition below does not capture.
@@ -39,14 +39,6 @@ MAX_FLOOR_N = 10_000
 HOLDOUT_FRACTION = 0.1
 TRAIN_STEPS = 2400
 BATCH_SIZE = 128
-
-
-def cache_root() -> Path:
-    """``$GAN_CACHE_DIR``, else ``$XDG_CACHE_HOME/gan-cli``, else ``~/.cache/gan-cli``."""
-    if os.environ.get("GAN_CACHE_DIR"):
-        return Path(os.environ["GAN_CACHE_DIR"]).expanduser()
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "gan-cli"
 
 
 def data_identity(spec: DataSpec) -> dict[str, Any]:
@@ -279,7 +271,8 @@ class _TqdmProgress(keras.callbacks.Callback):
 def _train(spec: DataSpec, definition: dict[str, Any], directory: Path, train: ImageSet, test: ImageSet,
            echo: Callable[[str], None], progress: bool | None) -> Evaluator:
     keras.utils.set_random_seed(definition["seed"])
-    model = build_network(definition)
+    with float32_policy():  # evaluators are float32 whatever the training precision
+        model = build_network(definition)
     classifier = definition["kind"] == "classifier"
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True) if classifier else "mse"
     model.compile(optimizer=keras.optimizers.Adam(definition["optimizer"]["learning_rate"]), loss=loss,

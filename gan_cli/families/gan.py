@@ -83,7 +83,7 @@ class GanModels:
         overhead)."""
         if self._fakes is None:
             generator = self.generator
-            self._fakes = tf.function(lambda inputs: generator(inputs, training=False))
+            self._fakes = tf.function(lambda inputs: tf.cast(generator(inputs, training=False), "float32"))
         if self.info is not None:
             return self._fakes([noise, *labels])
         return self._fakes([noise, labels] if self.conditional else noise)
@@ -161,7 +161,7 @@ class GanModels:
         for index, (real, noise) in enumerate(zip(reals, noises)):
             batch = int(real.shape[0])
             fake_label = fake_labels[index] if fake_labels is not None else None
-            fake = self.generator(self._generator_inputs(noise, fake_label), training=False)
+            fake = tf.cast(self.generator(self._generator_inputs(noise, fake_label), training=False), real.dtype)
             images = tf.concat([real, fake], axis=0)
             targets = tf.concat([tf.fill((batch, 1), self.objective.real_target),
                                  tf.fill((batch, 1), self.objective.fake_target)], axis=0)

@@ -64,7 +64,7 @@ class Pix2PixModels:
         scores = self.critic.model.outputs
         targets = [*patch_targets(scores, batch, self.critic.objective.g_target), b]
         if self.feature_matching:
-            targets += list(self.critic.net.features([a, b], training=False))
+            targets += [tf.cast(f, "float32") for f in self.critic.net.features([a, b], training=False)]
         result = self.combined.train_on_batch(a, targets, return_dict=True)
         values.update(g_loss=float(result["loss"]), g_adv=_sum(result, "score_loss"), l1=_sum(result, "l1_loss"))
         if self.feature_matching:

@@ -80,5 +80,5 @@ def build_critic(recipe: Recipe, image_shape: tuple[int, int, int],
 
 def fakes_function(generator: keras.Model) -> Any:
     """G(x) in training mode (batch statistics, dropout on), as the pix2pix and CycleGAN code make the
-    fakes their discriminators see; traced once."""
-    return tf.function(lambda images: generator(images, training=True))
+    fakes their discriminators see, as float32 (whatever the precision policy); traced once."""
+    return tf.function(lambda images: tf.cast(generator(images, training=True), "float32"))
