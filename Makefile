@@ -32,7 +32,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check gan_cli tests
+	$(BIN)/ruff check gan_cli tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy gan_cli

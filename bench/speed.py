@@ -16,6 +16,7 @@ process.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -49,9 +50,12 @@ def tutorial_step_flops(batch: int = BATCH) -> float:
 
 def matmul_throughput(dtype: str, seconds: float = 3.0) -> float:
     """GFLOP/s of TensorFlow's matmul over the tutorial step's own shapes (every Dense layer's forward,
-    input-gradient and weight-gradient products at B and 2B rows), as one traced function."""
+    input-gradient and weight-gradient products at B and 2B rows), as one traced function run one matmul
+    at a time (inter-op parallelism 1; each matmul still uses every core)."""
     import tensorflow as tf
 
+    with contextlib.suppress(RuntimeError):  # one op at a time, as in a step's chain of layers
+        tf.config.threading.set_inter_op_parallelism_threads(1)
     shapes = []
     for rows, layers in ((BATCH, GENERATOR), (2 * BATCH, DISCRIMINATOR), (BATCH, DISCRIMINATOR)):
         for k, n in layers:
@@ -89,7 +93,8 @@ def run_gan(recipe: str, steps: int, *sets: str) -> dict:
             args += ["--set", value]
         subprocess.run(args, check=True, capture_output=True, text=True)
         summary = json.loads((run / "summary.json").read_text())
-    return {"ms_per_step": summary["ms_per_step"], "peak_rss_mb": summary.get("peak_rss_mb")}
+    return {"ms_per_step": summary["ms_per_step"], "peak_rss_mb": summary.get("peak_rss_mb"),
+            "precision": summary.get("precision")}
 
 
 def main() -> int:
@@ -100,26 +105,32 @@ def main() -> int:
                         help="extra --set for the gan train runs of the tutorial recipe, e.g. train.precision=...")
     args = parser.parse_args()
     fashion = "data.source=fashion_mnist"
-    tutorial, ours = [], []
+    runs: dict[str, list[dict]] = {"tutorial": [], "auto": [], "float32": []}
     for _ in range(args.reps):
-        tutorial.append(run_tutorial(args.steps))
-        ours.append(run_gan("mnist_gan.yaml", args.steps, fashion, *args.sets))
-    fp32, bf16 = matmul_throughput("float32"), matmul_throughput("bfloat16")
+        runs["tutorial"].append(run_tutorial(args.steps))
+        runs["auto"].append(run_gan("mnist_gan.yaml", args.steps, fashion, *args.sets))
+        runs["float32"].append(run_gan("mnist_gan.yaml", args.steps, fashion, "train.precision=float32", *args.sets))
+    peaks = {"float32": matmul_throughput("float32"), "bfloat16": matmul_throughput("bfloat16")}
     flops = tutorial_step_flops()
-    t_ms = statistics.median(r["ms_per_step"] for r in tutorial)
-    g_ms = statistics.median(r["ms_per_step"] for r in ours)
-    print(f"machine: {os.cpu_count()} cores; tutorial step {flops / 1e9:.2f} GFLOP; matmul at its shapes "
-          f"fp32 {fp32:.0f} GFLOP/s, bf16 {bf16:.0f} GFLOP/s")
-    print(f"{'':34}{'ms/step':>9}{'reps':>22}{'GFLOP/s':>9}{'of fp32':>9}{'peak MB':>9}")
-    for name, results, ms in (("tutorial loop (bench/tutorial_loop)", tutorial, t_ms),
-                              ("gan train recipes/mnist_gan.yaml", ours, g_ms)):
-        reps = " ".join(f"{r['ms_per_step']:.1f}" for r in results)
+    medians = {name: statistics.median(r["ms_per_step"] for r in results) for name, results in runs.items()}
+    print(f"machine: {os.cpu_count()} cores; tutorial step {flops / 1e9:.2f} GFLOP; matmul at its shapes, one at a "
+          f"time: fp32 {peaks['float32']:.0f} GFLOP/s, bf16 {peaks['bfloat16']:.0f} GFLOP/s")
+    print(f"{'':44}{'ms/step':>9}{'runs':>22}{'speed-up':>9}{'GFLOP/s':>9}{'of peak':>9}{'peak MB':>9}")
+    rows = (("tutorial loop as written (float32)", "tutorial", "float32"),
+            ("gan train mnist_gan.yaml (train.precision auto)", "auto", runs["auto"][0]["precision"]),
+            ("gan train mnist_gan.yaml (float32)", "float32", "float32"))
+    for label, key, dtype in rows:
+        ms = medians[key]
+        reps = " ".join(f"{r['ms_per_step']:.1f}" for r in runs[key])
         rate = flops / (ms / 1000) / 1e9
-        peak = max(r["peak_rss_mb"] or 0 for r in results)
-        print(f"{name[:34]:34}{ms:>9.1f}{reps:>22}{rate:>9.0f}{rate / fp32:>9.0%}{peak:>9.0f}")
-    print(f"speed-up: {t_ms / g_ms:.2f}x (median of {args.reps} interleaved runs of {args.steps} steps each)")
-    dcgan = run_gan("dcgan_mnist.yaml", 100, fashion, "data.image_size=[32, 32]", "data.channels=3",
-                    "generator.widths=[256, 128, 64]", "discriminator.widths=[64, 128, 256]")
+        peak = peaks["bfloat16" if "bfloat16" in str(dtype) else "float32"]
+        memory = max(r["peak_rss_mb"] or 0 for r in runs[key])
+        print(f"{label[:44]:44}{ms:>9.1f}{reps:>22}{medians['tutorial'] / ms:>8.2f}x{rate:>9.0f}{rate / peak:>9.0%}"
+              f"{memory:>9.0f}")
+    chosen = runs["auto"][0]["precision"]
+    print(f"(medians of {args.reps} interleaved runs of {args.steps} steps each; auto chose {chosen})")
+    dcgan = run_gan("dcgan_mnist.yaml", 100, "data.source=fashion_mnist", "data.image_size=[32, 32]",
+                    "data.channels=3", "generator.widths=[256, 128, 64]", "discriminator.widths=[64, 128, 256]")
     print(f"DCGAN 32x32x3 (recipes/dcgan_mnist.yaml on Fashion-MNIST at 32x32x3): {dcgan['ms_per_step']:.1f} "
           f"ms/step, peak {dcgan['peak_rss_mb']:.0f} MB")
     pix2pix = run_gan("pix2pix_fashion.yaml", 100)

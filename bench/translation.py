@@ -76,7 +76,8 @@ def main() -> int:
         failures.append("pix2pix FD is not below the L1-only U-Net")
     for direction in ("a2b", "b2a"):
         spec = results[("cyclegan_digits", direction)]["translation"]
-        if not (spec["output"]["l1"] < spec["copy_input"]["l1"] and spec["output"]["ssim"] > spec["copy_input"]["ssim"]):
+        out, copy = spec["output"], spec["copy_input"]
+        if not (out["l1"] < copy["l1"] and out["ssim"] > copy["ssim"]):
             failures.append(f"CycleGAN {direction} is not closer to the truth than its input")
     for failure in failures:
         print(f"MISSED: {failure}")

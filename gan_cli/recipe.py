@@ -267,6 +267,8 @@ class TrainSpec:
     precision: Literal["auto", "float32", "mixed_bfloat16"] = _doc(
         "auto", "float32, or mixed_bfloat16 (variables float32, layers computed in bfloat16); auto picks "
                 "mixed_bfloat16 where this device's bfloat16 matmuls measure 1.25x faster, once per device")
+    jit_compile: bool = _doc(False, "XLA-compile each fused GAN step; off by default because on the 2-core CPU it "
+                                    "measured 3-6x slower (DESIGN.md); try it on a GPU")
     batch_selection: Literal["random", "shuffle"] = _doc(
         "random", "random: indices drawn with replacement each step (the tutorial); "
                   "shuffle: a new permutation each epoch")

@@ -155,8 +155,10 @@ class _Loop(EpochLoop):
                  per_epoch: int, total: int, fixed: np.ndarray, echo: Callable[[str], None],
                  progress: bool | None) -> None:
         self.recipe, self.run, self.models, self.store = recipe, run, models, store
-        self.images = tf.constant(data.images)
-        self.labels = tf.constant(data.labels) if data.labels is not None else None
+        # variables, so the tf.data pipeline captures them by reference rather than copying the data set
+        self.images = tf.Variable(data.images, trainable=False, name="training_images")
+        self.labels = tf.Variable(data.labels, trainable=False, name="training_labels") \
+            if data.labels is not None else None
         #: one row per class in the sample grids of a conditional GAN
         classes = models.num_classes or (models.info.categorical if models.info is not None else 1)
         self.fixed_labels = (np.arange(len(fixed)) // recipe.sampling.grid[1]) % classes \
@@ -176,13 +178,12 @@ class _Loop(EpochLoop):
 
     def _epoch(self, epoch: int, step: int, seconds_so_far: float) -> tuple[dict[str, float], int]:
         """Train from ``step`` to the end of ``epoch`` (or the step cap); returns its metrics row."""
-        batch = self.recipe.train.batch_size
-        latent_dim = self.models.latent_dim
-        seed = self.recipe.seed
-        order = batch_indices(self.recipe.train, seed, epoch, self.num_images, self.per_epoch)
+        order = batch_indices(self.recipe.train, self.recipe.seed, epoch, self.num_images, self.per_epoch)
+        first = step - epoch * self.per_epoch
+        batches = self._batches(order, first, min(self.per_epoch, self.total - epoch * self.per_epoch), step)
 
         def run_step(index: int, step: int) -> dict[str, float]:
-            values = self.models.train_step(*self._step_inputs(order[index], step, batch, latent_dim))
+            values = self.models.train_step(*self._train_step_arguments(next(batches)))
             self.health.observe_step(values["d_real"], values["d_fake"])
             return values
 
@@ -225,42 +226,70 @@ class _Loop(EpochLoop):
             values["classes_covered"] = result["labels"]["classes_covered"]
         return values
 
-    def _step_inputs(self, indices: np.ndarray, step: int, batch: int, latent_dim: int) -> tuple[Any, ...]:
-        """Real batches, noise and penalty seeds of one step: pure functions of (seed, step).
+    def _batches(self, order: np.ndarray, first: int, last: int, step: int) -> Any:
+        """A ``tf.data`` pipeline of the epoch's steps ``first`` to ``last`` (global steps from ``step``), each
+        element every input of one step (:meth:`_step_inputs`, tuples: tf.data would stack lists), made on
+        tf.data's threads and prefetched while the previous step trains."""
+        steps = tf.range(step, step + last - first, dtype=tf.int64)
+        dataset = tf.data.Dataset.from_tensor_slices((order[first:last], steps))
+        return iter(dataset.map(self._step_inputs, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+                    .prefetch(tf.data.AUTOTUNE))
+
+    def _step_inputs(self, indices: tf.Tensor, step: tf.Tensor) -> dict[str, Any]:
+        """Real batches, noise, penalty seeds and labels of one step: pure functions of (seed, step).
 
         The k-th D update of step s draws its noise from stateless seed [seed, s·(d+1) + k] and G's from
-        [seed, s·(d+1) + d]; with d = 1 that is [seed, 2s] and [seed, 2s + 1].
+        [seed, s·(d+1) + d]; with d = 1 that is [seed, 2s] and [seed, 2s + 1]. Penalty weights, labels and
+        codes use the same numbers offset by PENALTY_STREAM, LABEL_STREAM and CODE_STREAM.
         """
-        seed, d_steps = self.recipe.seed, len(indices)
+        d_steps, batch = int(indices.shape[0]), int(indices.shape[1])
+        latent_dim = self.models.latent_dim
         base = step * (d_steps + 1)
-        reals = [tf.gather(self.images, indices[k]) for k in range(d_steps)]
-        noises = [tf.random.stateless_normal((batch, latent_dim), seed=[seed, base + k]) for k in range(d_steps)]
-        noise_g = tf.random.stateless_normal((batch, latent_dim), seed=[seed, base + d_steps])
-        penalty = [tf.constant([seed, PENALTY_STREAM + base + k], tf.int64) for k in range(d_steps)]
-        labels = None
+
+        def seed(offset: Any) -> tf.Tensor:
+            return tf.stack([tf.constant(self.recipe.seed, tf.int64), tf.cast(offset, tf.int64)])
+
+        inputs: dict[str, Any] = {
+            "reals": tuple(tf.gather(self.images, indices[k]) for k in range(d_steps)),
+            "noises": tuple(tf.random.stateless_normal((batch, latent_dim), seed=seed(base + k))
+                            for k in range(d_steps)),
+            "noise_g": tf.random.stateless_normal((batch, latent_dim), seed=seed(base + d_steps)),
+            "penalty": tuple(seed(PENALTY_STREAM + base + k) for k in range(d_steps)),
+        }
         if self.models.info is not None:
             info = self.models.info
 
             def codes(k: int) -> tuple[tf.Tensor, tf.Tensor]:
-                drawn = tf.random.stateless_uniform((batch,), seed=[seed, LABEL_STREAM + base + k], minval=0,
+                drawn = tf.random.stateless_uniform((batch,), seed=seed(LABEL_STREAM + base + k), minval=0,
                                                     maxval=info.categorical, dtype=tf.int32)
-                continuous = tf.random.stateless_uniform((batch, info.continuous), seed=[seed, CODE_STREAM + base + k],
+                continuous = tf.random.stateless_uniform((batch, info.continuous), seed=seed(CODE_STREAM + base + k),
                                                          minval=-1.0, maxval=1.0)
                 return tf.one_hot(drawn, info.categorical), continuous
 
-            labels = ([None] * d_steps, [codes(k) for k in range(d_steps)], codes(d_steps))
+            inputs["fake_labels"] = tuple(codes(k) for k in range(d_steps + 1))
         elif self.models.conditional:
             classes = self.models.num_classes
 
             def random_labels(k: int) -> tf.Tensor:
-                drawn = tf.random.stateless_uniform((batch,), seed=[seed, LABEL_STREAM + base + k], minval=0,
+                drawn = tf.random.stateless_uniform((batch,), seed=seed(LABEL_STREAM + base + k), minval=0,
                                                     maxval=classes, dtype=tf.int32)
                 return tf.one_hot(drawn, classes)
 
             assert self.labels is not None
-            real_labels = [tf.one_hot(tf.gather(self.labels, indices[k]), classes) for k in range(d_steps)]
-            labels = (real_labels, [random_labels(k) for k in range(d_steps)], random_labels(d_steps))
-        return reals, noises, noise_g, penalty if self.models.penalized else None, labels
+            inputs["real_labels"] = tuple(tf.one_hot(tf.gather(self.labels, indices[k]), classes)
+                                          for k in range(d_steps))
+            inputs["fake_labels"] = tuple(random_labels(k) for k in range(d_steps + 1))
+        return inputs
+
+    def _train_step_arguments(self, inputs: dict[str, Any]) -> tuple[Any, ...]:
+        """``GanModels.train_step``'s arguments from one element of :meth:`_batches`."""
+        fakes = inputs.get("fake_labels")
+        labels = None
+        if fakes is not None:
+            reals = inputs.get("real_labels", [None] * (len(fakes) - 1))
+            labels = (list(reals), list(fakes[:-1]), fakes[-1])
+        return (list(inputs["reals"]), list(inputs["noises"]), inputs["noise_g"],
+                list(inputs["penalty"]) if self.models.penalized else None, labels)
 
     def _write_grid(self, step: int) -> None:
         sampling = self.recipe.sampling

@@ -59,6 +59,7 @@ class GanModels:
     num_classes: int | None = None  # set for a conditional GAN: G and D also take a one-hot label
     info: InfoSpec | None = None  # set for InfoGAN: G also takes codes, the combined model also outputs Q(G(.))
     q_layers: list[Any] = field(default_factory=list)  # InfoGAN's own Q-head layers (trained with G)
+    jit_compile: bool = False  # train.jit_compile: XLA for the fused step
     _fakes: Any = field(default=None, repr=False)
     _fused: Any = field(default=None, repr=False)
 
@@ -146,7 +147,8 @@ class GanModels:
         ``train_on_batch`` calls per step goes away. Same arguments and result as :meth:`unfused_step`.
         """
         if self._fused is None:
-            self._fused = tf.function(self._fused_body, autograph=False)  # a plain Python trace: no loops to convert
+            # a plain Python trace (no loops to convert); XLA when the recipe asks for it
+            self._fused = tf.function(self._fused_body, autograph=False, jit_compile=self.jit_compile)
         real_labels, fake_labels, g_labels = labels if labels is not None else (None, None, None)
         values = self._fused(list(reals), list(noises), noise_g, list(penalty_seeds) if penalty_seeds else None,
                              real_labels, fake_labels, g_labels)
@@ -332,4 +334,5 @@ def _compile(recipe: Recipe, generator: keras.Model, discriminator: keras.Model,
     discriminator.trainable = True
     d_optimizer.build(d_update.trainable_variables)
     return GanModels(generator, discriminator, d_update, combined, d_optimizer, g_optimizer, objective,
-                     recipe.discriminator.clip_value, num_classes, recipe.info if info else None, q_layers)
+                     recipe.discriminator.clip_value, num_classes, recipe.info if info else None, q_layers,
+                     recipe.train.jit_compile)
