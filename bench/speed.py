@@ -11,6 +11,7 @@ process.
 
     python bench/speed.py                  # about 5 minutes on 2 cores; needs Fashion-MNIST
     python bench/speed.py --reps 5 --steps 300
+    python bench/speed.py --scaling        # step cost against batch size and model width
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def matmul_throughput(dtype: str, seconds: float = 3.0) -> float:
     pairs = [(tf.random.normal((m, k), dtype=dtype), tf.random.normal((k, n), dtype=dtype)) for m, k, n in shapes]
     flops = sum(2 * m * k * n for m, k, n in shapes)
 
-    @tf.function
+    @tf.function(autograph=False)
     def run() -> list:
         return [tf.reduce_sum(tf.matmul(a, b)) for a, b in pairs]
 
@@ -97,14 +98,30 @@ def run_gan(recipe: str, steps: int, *sets: str) -> dict:
             "precision": summary.get("precision")}
 
 
+def scaling(steps: int, fashion: str) -> int:
+    """ms/step and ms per image of the tutorial recipe at batch 64..512 and at half, normal and double
+    width (every Dense layer of G and D), in the precision ``auto`` picks."""
+    print(f"{'batch':>6}{'width':>7}{'ms/step':>9}{'ms/image':>10}")
+    for batch, factor in ((64, 1), (128, 1), (256, 1), (512, 1), (128, 0.5), (128, 2)):
+        widths = [f"generator.widths=[{int(256 * factor)}, {int(512 * factor)}, {int(1024 * factor)}]",
+                  f"discriminator.widths=[{int(1024 * factor)}, {int(512 * factor)}, {int(256 * factor)}]"]
+        result = run_gan("mnist_gan.yaml", steps, fashion, f"train.batch_size={batch}", *widths)
+        print(f"{batch:>6}{factor:>7}{result['ms_per_step']:>9.1f}{result['ms_per_step'] / batch:>10.3f}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--scaling", action="store_true",
+                        help="only measure how gan train's step cost grows with batch size and model width")
     parser.add_argument("--set", dest="sets", action="append", default=[],
                         help="extra --set for the gan train runs of the tutorial recipe, e.g. train.precision=...")
     args = parser.parse_args()
     fashion = "data.source=fashion_mnist"
+    if args.scaling:
+        return scaling(args.steps, fashion)
     runs: dict[str, list[dict]] = {"tutorial": [], "auto": [], "float32": []}
     for _ in range(args.reps):
         runs["tutorial"].append(run_tutorial(args.steps))

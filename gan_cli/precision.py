@@ -49,7 +49,7 @@ def _cpu_model() -> str:
 def matmul_gflops(dtype: str, seconds: float = 0.5) -> float:
     """GFLOP/s of a (256, 1024) x (1024, 1024) matmul in ``dtype``, repeated for about ``seconds``."""
     a, b = tf.random.normal((256, 1024), dtype=dtype), tf.random.normal((1024, 1024), dtype=dtype)
-    product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
+    product = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)), autograph=False)
     product().numpy()
     count, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
