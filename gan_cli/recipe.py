@@ -267,6 +267,9 @@ class TrainSpec:
     precision: Literal["auto", "float32", "mixed_bfloat16"] = _doc(
         "auto", "float32, or mixed_bfloat16 (variables float32, layers computed in bfloat16); auto picks "
                 "mixed_bfloat16 where this device's bfloat16 matmuls measure 1.25x faster, once per device")
+    distribute: Literal["none", "mirrored", "multi_worker"] = _doc(
+        "none", "tf.distribute: mirrored = every local GPU (or GAN_LOGICAL_CPUS logical CPUs); multi_worker = "
+                "MultiWorkerMirroredStrategy from TF_CONFIG; batch_size is then per replica")
     jit_compile: bool = _doc(False, "XLA-compile each fused GAN step; off by default because on the 2-core CPU it "
                                     "measured 3-6x slower (DESIGN.md); try it on a GPU")
     batch_selection: Literal["random", "shuffle"] = _doc(
@@ -671,7 +674,12 @@ def _check_family(values: dict[str, Any], ctx: _Context) -> None:
             raise ctx.fail("train.d_steps", f"family {family} updates each discriminator once per step; set it to 1")
         if values.get("loss", LossSpec()).gradient_penalty > 0:
             raise ctx.fail("loss.gradient_penalty", f"not supported with family {family}; set it to 0")
+        if values.get("train", TrainSpec()).distribute != "none":
+            raise ctx.fail("train.distribute", f"not supported with family {family} yet; set it to none")
         return
+    if values.get("train", TrainSpec()).distribute != "none" and discriminator.clip_value is not None:
+        raise ctx.fail("train.distribute", "not supported with discriminator.clip_value (WGAN weight clipping) "
+                                           "yet; use loss.gradient_penalty, or distribute: none")
     for role, spec in (("generator", generator), ("discriminator", discriminator)):
         if spec.architecture in TRANSLATION_GENERATORS + TRANSLATION_DISCRIMINATORS:
             raise ctx.fail(f"{role}.architecture", f"{spec.architecture} is an image-to-image network; use it "

@@ -8,6 +8,7 @@ with the weights. So a resumed run continues exactly where a straight run would 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from collections.abc import Callable
@@ -17,8 +18,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from gan_cli import distribute, precision, translation_trainer
 from gan_cli import images as imgs
-from gan_cli import precision, translation_trainer
 from gan_cli.checkpoints import CheckpointStore
 from gan_cli.data import ImageSet, load_images
 from gan_cli.data.transforms import to_unit_range
@@ -54,14 +55,15 @@ def steps_per_epoch(num_images: int, batch_size: int) -> int:
     return num_images // batch_size
 
 
-def batch_indices(spec: TrainSpec, seed: int, epoch: int, num_images: int, steps: int) -> np.ndarray:
-    """Indices of the real images for every step of one epoch, shape (steps, d_steps, batch_size).
+def batch_indices(spec: TrainSpec, seed: int, epoch: int, num_images: int, steps: int,
+                  replicas: int = 1) -> np.ndarray:
+    """Indices of the real images for every step of one epoch, shape (steps, d_steps, batch_size x replicas).
 
     ``random`` draws with replacement (the tutorial's ``np.random.randint``); ``shuffle`` takes a
     fresh permutation each epoch. Depends only on (seed, epoch), so resume needs no RNG state.
     """
     rng = np.random.default_rng([seed, epoch])
-    shape = (steps, spec.d_steps, spec.batch_size)
+    shape = (steps, spec.d_steps, spec.batch_size * replicas)
     if spec.batch_selection == "random":
         return rng.integers(0, num_images, size=shape)
     return rng.permutation(num_images)[: int(np.prod(shape))].reshape(shape)
@@ -73,13 +75,17 @@ def _prepare(recipe: Recipe) -> tuple[ImageSet, Any, int, int]:
     Raises:
         DataError, RecipeError: the data or networks do not fit the recipe.
     """
+    strategy = distribute.make_strategy(recipe.train.distribute)
     keras.utils.set_random_seed(recipe.seed)
     precision.apply(recipe.train.precision)
     data = load_images(recipe.data)
-    per_epoch = steps_per_epoch(len(data.images), recipe.train.batch_size * recipe.train.d_steps)
+    global_batch = recipe.train.batch_size * distribute.replicas(strategy)
+    per_epoch = steps_per_epoch(len(data.images), global_batch * recipe.train.d_steps)
     total = recipe.train.epochs * per_epoch
     total = min(total, recipe.train.steps) if recipe.train.steps else total
-    models = FAMILIES[recipe.family](recipe, data.image_shape, data.num_classes)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        models = FAMILIES[recipe.family](recipe, data.image_shape, data.num_classes)
+    models.strategy = strategy
     return data, models, per_epoch, total
 
 
@@ -97,7 +103,9 @@ def describe(recipe: Recipe) -> list[str]:
         f"discriminator: {models.discriminator.count_params():,} parameters",
         f"combined D(G(z)): {_frozen_trainable_count(models):,} trainable parameters "
         f"(G's{' and the Q head' if models.info else ''}; D frozen)",
-        f"schedule: {per_epoch} steps per epoch, {total} steps in all",
+        f"schedule: {per_epoch} steps per epoch, {total} steps in all"
+        + (f"; {distribute.replicas(models.strategy)} replicas ({recipe.train.distribute}), global batch "
+           f"{recipe.train.batch_size * distribute.replicas(models.strategy)}" if models.strategy else ""),
         precision.describe(recipe.train.precision),
     ]
 
@@ -178,12 +186,17 @@ class _Loop(EpochLoop):
 
     def _epoch(self, epoch: int, step: int, seconds_so_far: float) -> tuple[dict[str, float], int]:
         """Train from ``step`` to the end of ``epoch`` (or the step cap); returns its metrics row."""
-        order = batch_indices(self.recipe.train, self.recipe.seed, epoch, self.num_images, self.per_epoch)
+        strategy = self.models.strategy
+        order = batch_indices(self.recipe.train, self.recipe.seed, epoch, self.num_images, self.per_epoch,
+                              distribute.replicas(strategy))
         first = step - epoch * self.per_epoch
         batches = self._batches(order, first, min(self.per_epoch, self.total - epoch * self.per_epoch), step)
 
         def run_step(index: int, step: int) -> dict[str, float]:
-            values = self.models.train_step(*self._train_step_arguments(next(batches)))
+            inputs = next(batches)
+            if strategy is not None:
+                inputs = distribute.split(strategy, inputs)
+            values = self.models.train_step(*self._train_step_arguments(inputs))
             self.health.observe_step(values["d_real"], values["d_fake"])
             return values
 

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "gan_cli"
 STAGES = {
     "__init__": 0, "errors": 0, "files": 0,
     "recipe": 1, "images": 1, "run_dir": 1,
-    "data": 2, "nets": 2, "precision": 2, "losses": 2, "optimizers": 2, "plan": 2, "plots": 2,
+    "data": 2, "nets": 2, "precision": 2, "distribute": 2, "losses": 2, "optimizers": 2, "plan": 2, "plots": 2,
     "families": 3, "checkpoints": 3, "sampling": 3,
     "evaluation": 4, "epoch_loop": 4,
     "translation_trainer": 5,

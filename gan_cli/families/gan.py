@@ -60,6 +60,7 @@ class GanModels:
     info: InfoSpec | None = None  # set for InfoGAN: G also takes codes, the combined model also outputs Q(G(.))
     q_layers: list[Any] = field(default_factory=list)  # InfoGAN's own Q-head layers (trained with G)
     jit_compile: bool = False  # train.jit_compile: XLA for the fused step
+    strategy: Any = None  # a tf.distribute strategy (train.distribute), the models built in its scope
     _fakes: Any = field(default=None, repr=False)
     _fused: Any = field(default=None, repr=False)
 
@@ -147,8 +148,16 @@ class GanModels:
         ``train_on_batch`` calls per step goes away. Same arguments and result as :meth:`unfused_step`.
         """
         if self._fused is None:
+            body: Any = self._fused_body
+            strategy = self.strategy
+            if strategy is not None:  # train.distribute: every replica runs the step on its rows, means reported
+
+                def body(*args: Any) -> dict[str, tf.Tensor]:
+                    values = strategy.run(self._fused_body, args=args)
+                    return {key: strategy.reduce("MEAN", value, axis=None) for key, value in values.items()}
+
             # a plain Python trace (no loops to convert); XLA when the recipe asks for it
-            self._fused = tf.function(self._fused_body, autograph=False, jit_compile=self.jit_compile)
+            self._fused = tf.function(body, autograph=False, jit_compile=self.jit_compile)
         real_labels, fake_labels, g_labels = labels if labels is not None else (None, None, None)
         values = self._fused(list(reals), list(noises), noise_g, list(penalty_seeds) if penalty_seeds else None,
                              real_labels, fake_labels, g_labels)
