@@ -68,6 +68,15 @@ class CheckpointStore:
         return int(self.step.numpy())
 
 
+    def restore_from(self, directory: Path) -> int | None:
+        """Restore the newest checkpoint in another store's ``directory`` (a multi-worker worker reading the
+        chief's); returns its step, or None when there is none."""
+        latest = tf.train.latest_checkpoint(str(directory))
+        if latest is None:
+            return None
+        self._checkpoint.restore(latest).assert_existing_objects_matched()
+        return int(self.step.numpy())
+
     def write_snapshot(self, directory: Path, step: int, generator: keras.Model, info: dict[str, Any]) -> None:
         """A standalone copy of the current state in ``directory`` (``ckpt`` files, ``generator.keras`` and
         ``info`` as ``generator.json``), replacing the previous one only once complete. Used for the best

@@ -34,14 +34,21 @@ WARMUP_STEPS = 10
 
 
 def begin(plan: TrainingPlan, store: CheckpointStore, per_epoch: int, total: int,
-          echo: Callable[[str], None]) -> tuple[int, list[dict[str, Any]], float] | dict[str, Any]:
+          echo: Callable[[str], None], chief: bool = True
+          ) -> tuple[int, list[dict[str, Any]], float] | dict[str, Any]:
     """Restore the latest checkpoint of a resumed run (a new run starts at 0) and write ``recipe.yaml``.
+
+    A non-chief multi-worker process (``chief`` False) writes nothing and restores from the chief's
+    checkpoints.
 
     Returns:
         ``(step, metric rows up to that step, seconds trained before)``; or, when the run already reached
         ``total`` steps, its summary (nothing is written then).
     """
     run = plan.run
+    if not chief:
+        restored = store.restore_from(run.checkpoints) if plan.resume else None
+        return (restored or 0), [], 0.0
     if not plan.resume:
         write_atomic(run.recipe, dump_recipe(plan.recipe))  # creates the run directory
         return 0, [], 0.0
@@ -97,6 +104,8 @@ class EpochLoop:
     columns: Sequence[str] = METRIC_COLUMNS
     #: how the epoch line names D's mean score of the fakes
     fake_score_label = "D(G(z))"
+    #: False on non-chief multi-worker processes: they train and checkpoint to scratch, the chief writes the run
+    chief = True
 
     def go(self, step: int, metric_rows: list[dict[str, Any]], seconds_before: float) -> dict[str, Any]:
         """Train from ``step`` to the end; returns the summary (also written to ``summary.json``).
@@ -117,9 +126,11 @@ class EpochLoop:
                 done = step >= self.total
                 number = epoch + 1
                 end = (number, finished_epoch, done)
-                row.update(self._inspect(row, _due(every.eval.every, *end)))
+                if self.chief:
+                    row.update(self._inspect(row, _due(every.eval.every, *end)))
                 metric_rows.append(row)
-                write_metrics(self.run.metrics, metric_rows, self.columns)
+                if self.chief:
+                    write_metrics(self.run.metrics, metric_rows, self.columns)
                 self._check_finite(row, number, last_saved)
                 self.echo(self._line(row))
                 for symptom in filter(None, str(row.get("health", "")).split("; ")):
@@ -129,13 +140,14 @@ class EpochLoop:
                     self.store.write_snapshot(self.run.best, step, self.models.generator,
                                               {"fd": row["fd"], "step": step, "epoch": step / self.per_epoch,
                                                **self._eval_protocol()})
-                wrote_grid = _due(every.sampling.every_epochs, *end, first=True)
+                wrote_grid = self.chief and _due(every.sampling.every_epochs, *end, first=True)
                 if wrote_grid:
                     self._write_grid(step)
                 if _due(every.checkpoints.every_epochs, *end):
-                    last_saved = self.store.save(step)
-                    self._export(step)
-                if wrote_grid or done:
+                    last_saved = self.store.save(step)  # every worker saves (non-chiefs to a scratch folder)
+                    if self.chief:
+                        self._export(step)
+                if self.chief and (wrote_grid or done):
                     plot_loss_curves(metric_rows, self.run.loss_curves, title=self.recipe.name)
         except KeyboardInterrupt:
             where = f"checkpoint {last_saved}" if last_saved else "no checkpoint yet"
@@ -143,7 +155,8 @@ class EpochLoop:
                                       f"gan train {self.run.root} --resume") from None
         elapsed = seconds_before + time.perf_counter() - started
         summary = self._summary(step, elapsed, metric_rows)
-        write_json(self.run.summary, summary)
+        if self.chief:
+            write_json(self.run.summary, summary)
         speed = f" ({summary['ms_per_step']:.1f} ms/step)" if summary["ms_per_step"] is not None else ""
         self.echo(f"done: {step} steps in {elapsed:.1f} s{speed}; run directory {self.run.root}")
         return summary

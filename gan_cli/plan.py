@@ -6,6 +6,8 @@ No TensorFlow here, so ``--dry-run`` and every recipe or run-directory error sta
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +46,8 @@ def plan_training(target: str | Path, *, out: str | Path | None = None, override
                               "continue that run")
         recipe = _absolute_data_path(load_recipe(target, all_overrides))
         root = Path(out) if out is not None else default_run_root(recipe.name or "run")
+        if recipe.train.distribute == "multi_worker" and not chief_process():
+            return TrainingPlan(recipe, RunDir(root), resume=False)  # the chief checks and writes the directory
         return TrainingPlan(recipe, new_run(root), resume=False)
 
     if not target.is_dir() and out is None:
@@ -77,3 +81,15 @@ def _check_resumable(run: RunDir, old: Recipe, new: Recipe, why: str) -> None:
         raise RecipeError(f"{run.recipe}: {', '.join(fixed)}: {why}; a resumed run may change only "
                           "train.epochs, train.steps, sampling.*, checkpoints.*, eval.* and health.* (start a new run "
                           "with another --out to change the rest)")
+
+
+def chief_process() -> bool:
+    """Whether ``TF_CONFIG`` (multi-worker training) makes this process the chief: task type ``chief``, or
+    worker 0 of a cluster without one; true without ``TF_CONFIG``. Reads the JSON only (no TensorFlow)."""
+    try:
+        config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+        task, cluster = config.get("task", {}), config.get("cluster", {})
+    except (ValueError, AttributeError):
+        return True
+    kind = task.get("type")
+    return kind in (None, "chief") or (kind == "worker" and int(task.get("index", 0)) == 0 and "chief" not in cluster)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -144,16 +146,23 @@ def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: boo
     rows, cols = recipe.sampling.grid
     fixed = latent_batch(rows * cols, models.latent_dim, recipe.seed)
 
-    store = CheckpointStore(run.checkpoints, models.checkpoint_state(), fixed, recipe.checkpoints.keep)
-    started = begin(plan, store, per_epoch, total, echo)
+    chief = distribute.is_chief(models.strategy)
+    checkpoints = run.checkpoints if chief else Path(tempfile.mkdtemp(prefix="gan-worker-checkpoints-"))
+    store = CheckpointStore(checkpoints, models.checkpoint_state(), fixed, recipe.checkpoints.keep)
+    started = begin(plan, store, per_epoch, total, echo, chief)
     if isinstance(started, dict):
         return started
     step, metric_rows, seconds_before = started
-    if plan.resume and store.latest is not None:
+    if plan.resume and step > 0:
         fixed = store.fixed_latents.numpy()
 
-    loop = _Loop(recipe, run, models, store, data, per_epoch, total, fixed, echo, progress)
+    loop = _Loop(recipe, run, models, store, data, per_epoch, total, fixed, echo if chief else _silent, progress)
+    loop.chief = chief
     return loop.go(step, metric_rows, seconds_before)
+
+
+def _silent(line: str) -> None:
+    """A non-chief worker's echo: its lines would repeat the chief's."""
 
 
 class _Loop(EpochLoop):

@@ -63,3 +63,50 @@ def test_multi_worker_needs_tf_config(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(RecipeError, match="TF_CONFIG"):
         make_strategy("multi_worker")
+
+
+def _free_ports(count: int) -> list[int]:
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def _workers(run: Path, *args: str) -> list[subprocess.CompletedProcess[str]]:
+    import json
+
+    ports = _free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+    processes = []
+    for index in range(2):
+        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "gan_cli", "train", *args, "--out", str(run), "--no-progress"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+    results = []
+    for process in processes:
+        out, err = process.communicate(timeout=300)
+        results.append(subprocess.CompletedProcess(process.args, process.returncode, out, err))
+    return results
+
+
+def test_two_workers_on_localhost_write_one_run_directory_and_resume(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    recipe = str(REPO / "recipes" / "digits_gan.yaml")
+    sets = ["--set", "train.distribute=multi_worker", "--set", "train.batch_size=32",
+            "--set", "train.precision=float32", "--set", "checkpoints.every_epochs=1"]
+    chief, worker = _workers(run, recipe, *sets, "--set", "train.steps=21")
+    assert chief.returncode == 0 and worker.returncode == 0, chief.stderr[-2000:] + worker.stderr[-2000:]
+    assert "done: 21 steps" in chief.stdout and "done:" not in worker.stdout  # only the chief reports
+    assert sorted(p.name for p in (run / "checkpoints").iterdir() if p.name.startswith("ckpt-21"))
+    chief, worker = _workers(run, str(run), "--resume", "--set", "train.steps=30")
+    assert chief.returncode == 0 and worker.returncode == 0, chief.stderr[-2000:] + worker.stderr[-2000:]
+    assert "resuming" in chief.stdout and "done: 30 steps" in chief.stdout
+    rows = (run / "metrics.csv").read_text().splitlines()
+    assert [row.split(",")[1] for row in rows[1:]] == ["21", "30"]
+    assert (run / "generator.keras").is_file() and (run / "summary.json").is_file()
