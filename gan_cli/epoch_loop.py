@@ -166,9 +166,11 @@ class EpochLoop:
         raise NotImplementedError
 
     def _steps(self, epoch: int, step: int, seconds_so_far: float,
-               run_step: Callable[[int, int], dict[str, float]]) -> tuple[dict[str, Any], int]:
-        """Run ``run_step(index in epoch, global step)`` from ``step`` to the end of ``epoch`` (or the step cap)
-        under a tqdm bar, timing each step; returns the row (epoch, step, the mean of every value the steps
+               run_steps: Callable[[int, int, int], list[dict[str, float]]], per_call: int = 1
+               ) -> tuple[dict[str, Any], int]:
+        """Run ``run_steps(index in epoch, count, global step)`` — ``count`` consecutive steps, at most
+        ``per_call``, never past the epoch's end or the step cap — from ``step`` to the end of ``epoch`` under
+        a tqdm bar, timing each call; returns the row (epoch, step, the mean of every value the steps
         returned, cumulative seconds, ms per step) and the new step."""
         first = step - epoch * self.per_epoch
         last = min(self.per_epoch, self.total - epoch * self.per_epoch)
@@ -177,18 +179,21 @@ class EpochLoop:
                    unit="step", leave=False, disable=None if self.progress is None else not self.progress)
         began = time.perf_counter()
         try:
-            for index in range(first, last):
+            index = first
+            while index < last:
+                count = min(per_call, last - index)
                 tick = time.perf_counter()
-                values = run_step(index, step)
-                self.step_seconds.append(time.perf_counter() - tick)
-                step += 1
-                for key, value in values.items():
-                    sums[key] = sums.get(key, 0.0) + value
-                bar.update(1)
-                if index % 10 == 0 or index == last - 1:
-                    done = index - first + 1
-                    bar.set_postfix_str(f"d_loss {sums['d_loss'] / done:.3f}  g_loss {sums['g_loss'] / done:.3f}  "
-                                        f"D(x) {sums['d_real'] / done:.2f}  D(G(.)) {sums['d_fake'] / done:.2f}")
+                results = run_steps(index, count, step)
+                self.step_seconds.extend([(time.perf_counter() - tick) / count] * count)
+                step += count
+                index += count
+                for values in results:
+                    for key, value in values.items():
+                        sums[key] = sums.get(key, 0.0) + value
+                bar.update(count)
+                done = index - first
+                bar.set_postfix_str(f"d_loss {sums['d_loss'] / done:.3f}  g_loss {sums['g_loss'] / done:.3f}  "
+                                    f"D(x) {sums['d_real'] / done:.2f}  D(G(.)) {sums['d_fake'] / done:.2f}")
         finally:
             bar.close()
         count = last - first

@@ -201,15 +201,19 @@ class _Loop(EpochLoop):
         first = step - epoch * self.per_epoch
         batches = self._batches(order, first, min(self.per_epoch, self.total - epoch * self.per_epoch), step)
 
-        def run_step(index: int, step: int) -> dict[str, float]:
-            inputs = next(batches)
-            if strategy is not None:
-                inputs = distribute.split(strategy, inputs)
-            values = self.models.train_step(*self._train_step_arguments(inputs))
-            self.health.observe_step(values["d_real"], values["d_fake"])
-            return values
+        def run_steps(index: int, count: int, step: int) -> list[dict[str, float]]:
+            arguments = []
+            for _ in range(count):
+                inputs = next(batches)
+                if strategy is not None:
+                    inputs = distribute.split(strategy, inputs)
+                arguments.append(self._train_step_arguments(inputs))
+            results = self.models.train_steps(arguments)
+            for values in results:
+                self.health.observe_step(values["d_real"], values["d_fake"])
+            return results
 
-        return self._steps(epoch, step, seconds_so_far, run_step)
+        return self._steps(epoch, step, seconds_so_far, run_steps, self.recipe.train.steps_per_call)
 
     def _eval_protocol(self) -> dict[str, Any]:
         evaluator = self.evaluator.sha256 if self.evaluator is not None else None

@@ -175,11 +175,11 @@ class _TranslationLoop(EpochLoop):
         order_b = order_a if self.paired else epoch_indices(rng, len(self.b), self.per_epoch, spec.batch_size,
                                                             spec.batch_selection)
 
-        def run_step(index: int, step: int) -> dict[str, float]:
-            a, b = self._batch(order_a[index], order_b[index], step)
-            return self.models.train_step(a, b, tf.constant([self.recipe.seed, step], tf.int64))
+        def run_steps(index: int, count: int, step: int) -> list[dict[str, float]]:
+            a, b = self._batch(order_a[index], order_b[index], step)  # count is 1: steps_per_call is for GANs
+            return [self.models.train_step(a, b, tf.constant([self.recipe.seed, step], tf.int64))]
 
-        return self._steps(epoch, step, seconds_so_far, run_step)
+        return self._steps(epoch, step, seconds_so_far, run_steps)
 
     def _batch(self, index_a: np.ndarray, index_b: np.ndarray, step: int) -> tuple[tf.Tensor, tf.Tensor]:
         """The step's A and B batches, cropped and flipped as the recipe asks (pairs together)."""

@@ -164,21 +164,21 @@ def test_ctrl_c_exits_130_and_keeps_the_last_checkpoint(tiny_recipe: Path, tmp_p
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     from gan_cli.families.gan import GanModels
 
-    original = GanModels.train_step
+    original = GanModels.train_steps
     calls = {"n": 0}
 
-    def interrupted_step(self: GanModels, *args: object) -> dict[str, float]:
+    def interrupted_step(self: GanModels, *args: object) -> list[dict[str, float]]:
         calls["n"] += 1
         if calls["n"] == 12:  # in epoch 2, after epoch 1's checkpoint
             raise KeyboardInterrupt
         return original(self, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(GanModels, "train_step", interrupted_step)
+    monkeypatch.setattr(GanModels, "train_steps", interrupted_step)
     run = tmp_path / "run"
-    result = CliRunner().invoke(cli, ["train", str(tiny_recipe), "--out", str(run)])
+    result = CliRunner().invoke(cli, ["train", str(tiny_recipe), "--out", str(run), "--set", "train.steps_per_call=1"])
     assert result.exit_code == 130
     assert "interrupted" in result.output and "--resume" in result.output and "ckpt-8" in result.output
-    monkeypatch.setattr(GanModels, "train_step", original)
+    monkeypatch.setattr(GanModels, "train_steps", original)
     output = train_ok(run, "--resume")
     assert "at step 8" in output
 

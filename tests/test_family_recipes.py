@@ -115,3 +115,13 @@ def test_infogan_traversals_and_purity(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     purity = json.loads(result.stdout)["metrics"]["code_purity"]
     assert 0.0 < purity["purity"] <= 1.0 and len(purity["mapping"]) == 10
+
+
+def test_several_steps_per_call_train_exactly_as_one_per_call(tmp_path: Path) -> None:
+    recipe = REPO / "recipes" / "dcgan_digits.yaml"
+    train(recipe, "--out", tmp_path / "one", "--set", "train.steps=7", "--set", "train.steps_per_call=1")
+    train(recipe, "--out", tmp_path / "three", "--set", "train.steps=7", "--set", "train.steps_per_call=3")
+    a, b = values(tmp_path / "one"), values(tmp_path / "three")
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-5, atol=1e-6, err_msg=key)

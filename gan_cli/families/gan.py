@@ -147,22 +147,32 @@ class GanModels:
         variables, BatchNorm in the frozen D still runs in inference mode, and the Python overhead of two
         ``train_on_batch`` calls per step goes away. Same arguments and result as :meth:`unfused_step`.
         """
-        if self._fused is None:
-            body: Any = self._fused_body
-            strategy = self.strategy
-            if strategy is not None:  # train.distribute: every replica runs the step on its rows, means reported
+        return self.train_steps([(reals, noises, noise_g, penalty_seeds, labels)])[0]
 
-                def body(*args: Any) -> dict[str, tf.Tensor]:
-                    values = strategy.run(self._fused_body, args=args)
-                    return {key: strategy.reduce("MEAN", value, axis=None) for key, value in values.items()}
+    def train_steps(self, steps: Sequence[tuple[Any, ...]]) -> list[dict[str, float]]:
+        """Several consecutive steps (each the arguments of :meth:`train_step`) unrolled in one traced call
+        (``train.steps_per_call``), one trace per number of steps; returns each step's values."""
+        if self._fused is None:
+            strategy = self.strategy
+
+            def one(*args: Any) -> dict[str, tf.Tensor]:
+                if strategy is None:
+                    return self._fused_body(*args)
+                # train.distribute: every replica runs the step on its rows; the means are reported
+                values = strategy.run(self._fused_body, args=args)
+                return {key: strategy.reduce("MEAN", value, axis=None) for key, value in values.items()}
 
             # a plain Python trace (no loops to convert); XLA when the recipe asks for it
-            self._fused = tf.function(body, autograph=False, jit_compile=self.jit_compile)
-        real_labels, fake_labels, g_labels = labels if labels is not None else (None, None, None)
-        values = self._fused(list(reals), list(noises), noise_g, list(penalty_seeds) if penalty_seeds else None,
-                             real_labels, fake_labels, g_labels)
+            self._fused = tf.function(lambda batch: [one(*args) for args in batch], autograph=False,
+                                      jit_compile=self.jit_compile)
+        batch = []
+        for reals, noises, noise_g, penalty_seeds, labels in steps:
+            real_labels, fake_labels, g_labels = labels if labels is not None else (None, None, None)
+            batch.append((list(reals), list(noises), noise_g, list(penalty_seeds) if penalty_seeds else None,
+                          real_labels, fake_labels, g_labels))
+        values = self._fused(batch)
         self.discriminator.trainable = True
-        return {key: float(value) for key, value in values.items()}
+        return [{key: float(value) for key, value in step.items()} for step in values]
 
     def _fused_body(self, reals: list[tf.Tensor], noises: list[tf.Tensor], noise_g: tf.Tensor,
                     penalty_seeds: list[tf.Tensor] | None, real_labels: Any, fake_labels: Any,
