@@ -102,11 +102,14 @@ def cli(debug: bool) -> None:
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="Shorthand for --set seed=N.")
 @click.option("--resume", is_flag=True,
               help="Continue the run in TARGET (a run directory) or --out from its latest checkpoint.")
+@click.option("--allow-changes", "allow_changes", multiple=True, metavar="KEY[,KEY...]",
+              help="With --resume: let --set (or the recipe) change these keys or sections of the run's recipe "
+                   "beyond train.epochs/steps, sampling, checkpoints, eval and health; recorded in changes.json.")
 @click.option("--dry-run", is_flag=True, help="Print the resolved recipe and the models' sizes, then exit.")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: only on a terminal).")
 @_handle_errors
 def train(target: Path, out: Path | None, overrides: tuple[str, ...], seed: int | None, resume: bool,
-          dry_run: bool, progress: bool | None) -> None:
+          allow_changes: tuple[str, ...], dry_run: bool, progress: bool | None) -> None:
     """Train the GAN a recipe describes and write a run directory.
 
     \b
@@ -115,11 +118,14 @@ def train(target: Path, out: Path | None, overrides: tuple[str, ...], seed: int 
       gan train recipes/mnist_gan.yaml --set train.epochs=5 --set train.batch_size=64
       gan train recipes/digits_gan.yaml --dry-run
       gan train runs/digits --resume --set train.epochs=400
+      gan train runs/digits --resume --set optimizers.generator.learning_rate=1e-4 \\
+          --allow-changes optimizers.generator.learning_rate
     """
     from gan_cli.plan import plan_training
     from gan_cli.recipe import dump_recipe
 
-    plan = plan_training(target, out=out, overrides=overrides, seed=seed, resume=resume)
+    plan = plan_training(target, out=out, overrides=overrides, seed=seed, resume=resume,
+                         allow_changes=allow_changes)
     if dry_run:
         click.echo(dump_recipe(plan.recipe), nl=False)
         click.echo(f"# run directory: {plan.run.root}{' (resume)' if plan.resume else ''}")

@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import math
 import resource
+import signal
 import statistics
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -22,8 +24,9 @@ from tqdm import tqdm
 
 from gan_cli import __version__
 from gan_cli.checkpoints import CheckpointStore, export_model
-from gan_cli.errors import TrainingDiverged, TrainingInterrupted
+from gan_cli.errors import TrainingDiverged, TrainingInterrupted, WriteError
 from gan_cli.files import write_atomic
+from gan_cli.optimizers import set_learning_rates
 from gan_cli.plan import TrainingPlan
 from gan_cli.plots import plot_loss_curves
 from gan_cli.recipe import Recipe, dump_recipe
@@ -35,29 +38,30 @@ WARMUP_STEPS = 10
 
 def begin(plan: TrainingPlan, store: CheckpointStore, per_epoch: int, total: int,
           echo: Callable[[str], None], chief: bool = True
-          ) -> tuple[int, list[dict[str, Any]], float] | dict[str, Any]:
-    """Restore the latest checkpoint of a resumed run (a new run starts at 0) and write ``recipe.yaml``.
+          ) -> tuple[int, list[dict[str, Any]], float, dict[str, Any]] | dict[str, Any]:
+    """Restore the latest intact checkpoint of a resumed run (a new run starts at 0) and write ``recipe.yaml``.
 
     A non-chief multi-worker process (``chief`` False) writes nothing and restores from the chief's
     checkpoints.
 
     Returns:
-        ``(step, metric rows up to that step, seconds trained before)``; or, when the run already reached
-        ``total`` steps, its summary (nothing is written then).
+        ``(step, metric rows up to that step, seconds trained before, the loop state saved with the
+        checkpoint)``; or, when the run already reached ``total`` steps, its summary (nothing is written then).
     """
     run = plan.run
     if not chief:
-        restored = store.restore_from(run.checkpoints) if plan.resume else None
-        return (restored or 0), [], 0.0
+        restored_step = store.restore_from(run.checkpoints) if plan.resume else None
+        return (restored_step or 0), [], 0.0, {}
     if not plan.resume:
         write_atomic(run.recipe, dump_recipe(plan.recipe))  # creates the run directory
-        return 0, [], 0.0
+        return 0, [], 0.0, {}
     step, metric_rows, seconds_before = 0, [], 0.0
-    restored = store.restore_latest()
+    loop_state: dict[str, Any] = {}
+    restored = store.restore_latest(warn=echo)
     if restored is None:
         echo(f"{run.root} has no checkpoint yet; training it from step 0")
     else:
-        step = restored
+        step, loop_state = restored
         metric_rows = [r for r in read_metrics(run.metrics) if r["step"] <= step]
         seconds_before = metric_rows[-1]["seconds"] if metric_rows else 0.0
     if step >= total:
@@ -66,8 +70,20 @@ def begin(plan: TrainingPlan, store: CheckpointStore, per_epoch: int, total: int
         return json.loads(run.summary.read_text()) if run.summary.is_file() else {"steps": step}
     if restored is not None:
         echo(f"resuming {run.root} at step {step} (epoch {step / per_epoch:.2f})")
+    if plan.changes:
+        _record_changes(run, step, plan.changes)
+        echo(f"recipe changes from step {step}: "
+             + ", ".join(f"{key} {old!r} -> {new!r}" for key, old, new in plan.changes))
     write_atomic(run.recipe, dump_recipe(plan.recipe))
-    return step, metric_rows, seconds_before
+    return step, metric_rows, seconds_before, loop_state
+
+
+def _record_changes(run: RunDir, step: int, changes: Sequence[tuple[str, Any, Any]]) -> None:
+    """Append one entry (step, UTC time, each key's old and new value) to the run's ``changes.json``."""
+    entries = json.loads(run.changes.read_text()) if run.changes.is_file() else []
+    entries.append({"step": step, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "changes": {key: {"from": old, "to": new} for key, old, new in changes}})
+    write_atomic(run.changes, json.dumps(entries, indent=2) + "\n")
 
 
 def median_ms(step_seconds: Sequence[float]) -> float | None:
@@ -106,32 +122,51 @@ class EpochLoop:
     fake_score_label = "D(G(z))"
     #: False on non-chief multi-worker processes: they train and checkpoint to scratch, the chief writes the run
     chief = True
+    #: the signal (SIGINT, SIGTERM) that asked training to stop after the current step, if any
+    stop_signal: int | None = None
+    #: divergence rollbacks so far, and the learning-rate factor they left (both saved with each checkpoint)
+    rollbacks = 0
+    lr_scale = 1.0
 
-    def go(self, step: int, metric_rows: list[dict[str, Any]], seconds_before: float) -> dict[str, Any]:
+    def go(self, step: int, metric_rows: list[dict[str, Any]], seconds_before: float,
+           loop_state: dict[str, Any] | None = None) -> dict[str, Any]:
         """Train from ``step`` to the end; returns the summary (also written to ``summary.json``).
 
+        ``loop_state`` is what :meth:`_loop_state` saved with the checkpoint being resumed. SIGINT and SIGTERM
+        stop training after the current step with a checkpoint there (a second Ctrl-C stops at once).
+
         Raises:
-            TrainingDiverged: a loss became NaN or infinite (the last good checkpoint is kept).
-            TrainingInterrupted: Ctrl-C (the last checkpoint is kept).
+            TrainingDiverged: a loss or weight became NaN or infinite, and ``health.on_divergence`` is ``stop``
+                or its rollbacks are used up (the last good checkpoint is kept).
+            TrainingInterrupted: SIGINT (exit code 130) or SIGTERM (143), after saving a checkpoint.
+            WriteError, RunDirError: a file cannot be written (the last complete checkpoint is intact).
         """
         started = time.perf_counter()
         last_saved = self.store.latest
         self.best_fd = self._previous_best()
+        self._load_loop_state(loop_state or {})
+        self._set_learning_rates()
         every = self.recipe
+        previous_handlers = self._catch_stop_signals()
         try:
             while step < self.total:
                 epoch = step // self.per_epoch
                 row, step = self._epoch(epoch, step, seconds_before + time.perf_counter() - started)
+                if self.stop_signal is not None:
+                    self._stop(row, step, metric_rows, last_saved)
                 finished_epoch = step % self.per_epoch == 0
                 done = step >= self.total
                 number = epoch + 1
                 end = (number, finished_epoch, done)
                 if self.chief:
                     row.update(self._inspect(row, _due(every.eval.every, *end)))
+                problem = self._divergence(row)
+                if problem is not None:
+                    step = self._roll_back(problem, number, last_saved, row, metric_rows)
+                    continue
                 metric_rows.append(row)
                 if self.chief:
                     write_metrics(self.run.metrics, metric_rows, self.columns)
-                self._check_finite(row, number, last_saved)
                 self.echo(self._line(row))
                 for symptom in filter(None, str(row.get("health", "")).split("; ")):
                     self.echo(f"warning: epoch {number}: {symptom}")
@@ -144,7 +179,8 @@ class EpochLoop:
                 if wrote_grid:
                     self._write_grid(step)
                 if _due(every.checkpoints.every_epochs, *end):
-                    last_saved = self.store.save(step)  # every worker saves (non-chiefs to a scratch folder)
+                    # every worker saves (non-chiefs to a scratch folder)
+                    last_saved = self.store.save(step, self._loop_state())
                     if self.chief:
                         self._export(step)
                 if self.chief and (wrote_grid or done):
@@ -153,6 +189,13 @@ class EpochLoop:
             where = f"checkpoint {last_saved}" if last_saved else "no checkpoint yet"
             raise TrainingInterrupted(f"interrupted; kept {where}; continue with: "
                                       f"gan train {self.run.root} --resume") from None
+        except WriteError as exc:
+            kept = f"the last complete checkpoint {last_saved} is intact" if last_saved else "no checkpoint yet"
+            raise WriteError(f"{exc}; {kept}; free disk space or fix permissions, then continue with: "
+                             f"gan train {self.run.root} --resume") from None
+        finally:
+            for number, handler in previous_handlers.items():
+                signal.signal(number, handler)
         elapsed = seconds_before + time.perf_counter() - started
         summary = self._summary(step, elapsed, metric_rows)
         if self.chief:
@@ -180,7 +223,7 @@ class EpochLoop:
         began = time.perf_counter()
         try:
             index = first
-            while index < last:
+            while index < last and self.stop_signal is None:
                 count = min(per_call, last - index)
                 tick = time.perf_counter()
                 results = run_steps(index, count, step)
@@ -196,7 +239,7 @@ class EpochLoop:
                                     f"D(x) {sums['d_real'] / done:.2f}  D(G(.)) {sums['d_fake'] / done:.2f}")
         finally:
             bar.close()
-        count = last - first
+        count = index - first
         seconds = time.perf_counter() - began
         row = {"epoch": epoch + 1, "step": step, "steps_in_row": count,
                **{key: value / max(count, 1) for key, value in sums.items()},
@@ -267,9 +310,105 @@ class EpochLoop:
         same = (info.get("n"), info.get("against")) == (self.recipe.eval.n, self.recipe.eval.against)
         return float(info["fd"]) if same else math.inf
 
-    def _check_finite(self, row: dict[str, Any], number: int, last_saved: str | None) -> None:
+    # ----------------------------------------------------------------------------------------------
+    # Stopping on a signal, divergence, and the state saved beside each checkpoint
+
+    def _catch_stop_signals(self) -> dict[int, Any]:
+        """Make SIGINT and SIGTERM set :attr:`stop_signal` (the loop then saves and stops after the current
+        step); a second SIGINT raises KeyboardInterrupt at once. Returns the handlers to put back."""
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+
+        def handler(number: int, _frame: Any) -> None:
+            if self.stop_signal is not None and number == signal.SIGINT:
+                raise KeyboardInterrupt
+            self.stop_signal = number
+            self.echo(f"{signal.Signals(number).name}: stopping after the current step and saving a checkpoint"
+                      + (" (Ctrl-C again to stop at once)" if number == signal.SIGINT else ""))
+
+        self.stop_signal = None
+        return {number: signal.signal(number, handler) for number in (signal.SIGINT, signal.SIGTERM)}
+
+    def _stop(self, row: dict[str, Any], step: int, metric_rows: list[dict[str, Any]],
+              last_saved: str | None) -> None:
+        """After a stop signal: record the partial epoch, checkpoint the step reached (unless something is
+        non-finite), and raise TrainingInterrupted with exit code 128 + the signal's number."""
+        assert self.stop_signal is not None
+        if row["steps_in_row"] > 0:
+            metric_rows.append(row)
+            if self.chief:
+                write_metrics(self.run.metrics, metric_rows, self.columns)
+        saved = last_saved
+        if row["steps_in_row"] > 0 and self._divergence(row) is None:
+            saved = self.store.save(step, self._loop_state())
+            if self.chief:
+                self._export(step)
+        name = signal.Signals(self.stop_signal).name
+        where = f"saved checkpoint {saved}" if saved else "no checkpoint yet"
+        raise TrainingInterrupted(f"stopped by {name} at step {step} (epoch {step / self.per_epoch:.2f}); {where}; "
+                                  f"continue with: gan train {self.run.root} --resume",
+                                  exit_code=128 + self.stop_signal)
+
+    def _divergence(self, row: dict[str, Any]) -> str | None:
+        """What is non-finite after ``row``'s steps (a loss, or a saved variable), or None."""
         if not (math.isfinite(row["d_loss"]) and math.isfinite(row["g_loss"])):
-            kept = f"the last good checkpoint {last_saved} is kept" if last_saved else "no checkpoint was written"
-            raise TrainingDiverged(f"training diverged: d_loss {row['d_loss']}, g_loss {row['g_loss']} in "
-                                   f"epoch {number}; {kept}; lower the learning rates "
-                                   "(optimizers.*.learning_rate) or change the seed")
+            return f"d_loss {row['d_loss']}, g_loss {row['g_loss']}"
+        bad = self.store.non_finite()
+        return None if bad is None else f"{bad} holds NaN or infinity"
+
+    def _roll_back(self, problem: str, number: int, last_saved: str | None, row: dict[str, Any],
+                   metric_rows: list[dict[str, Any]]) -> int:
+        """Divergence in epoch ``number``: with ``health.on_divergence: rollback`` (and rollbacks left), restore the
+        last good checkpoint, scale the learning rates down, record it in ``metrics.csv``'s ``health`` column and
+        return the step to go on from; else raise TrainingDiverged."""
+        spec = self.recipe.health
+        kept = f"the last good checkpoint {last_saved} is kept" if last_saved else "no checkpoint was written"
+        if spec.on_divergence != "rollback" or self.rollbacks >= spec.max_rollbacks or last_saved is None:
+            tried = f" after {self.rollbacks} rollbacks" if spec.on_divergence == "rollback" else ""
+            hint = "" if spec.on_divergence == "rollback" else ", set health.on_divergence=rollback"
+            row["health"] = "; ".join(filter(None, [str(row.get("health", "")), f"diverged: {problem}; stopped"]))
+            metric_rows.append(row)
+            if self.chief:
+                write_metrics(self.run.metrics, metric_rows, self.columns)
+            raise TrainingDiverged(f"training diverged{tried}: {problem} in epoch {number}; {kept}; lower the "
+                                   f"learning rates (optimizers.*.learning_rate){hint} or change the seed")
+        restored = self.store.restore_latest(warn=self.echo)
+        assert restored is not None
+        step, state = restored
+        rollbacks, scale = self.rollbacks + 1, self.lr_scale * spec.rollback_lr_factor
+        self._load_loop_state(state)
+        self.rollbacks, self.lr_scale = rollbacks, scale
+        self._set_learning_rates()
+        note = (f"diverged: {problem}; rolled back to step {step} with learning rates x{scale:g} "
+                f"(rollback {rollbacks} of {spec.max_rollbacks})")
+        row["health"] = "; ".join(filter(None, [str(row.get("health", "")), note]))
+        metric_rows.append(row)
+        if self.chief:
+            write_metrics(self.run.metrics, metric_rows, self.columns)
+        self.echo(f"warning: epoch {number}: {note}")
+        return step
+
+    def _loop_state(self) -> dict[str, Any]:
+        """What the loop itself must carry over a resume, saved in each checkpoint's manifest."""
+        state: dict[str, Any] = {"best_fd": self.best_fd if math.isfinite(self.best_fd) else None,
+                                 "rollbacks": self.rollbacks, "lr_scale": self.lr_scale}
+        health = getattr(self, "health", None)
+        if health is not None:
+            state["health"] = health.state()
+        return state
+
+    def _load_loop_state(self, state: dict[str, Any]) -> None:
+        """Continue from a checkpoint's :meth:`_loop_state` (a checkpoint without one: a fresh loop's)."""
+        if state.get("best_fd") is not None and math.isfinite(self.best_fd):  # best/ kept the same protocol
+            self.best_fd = float(state["best_fd"])
+        self.rollbacks = int(state.get("rollbacks", 0))
+        self.lr_scale = float(state.get("lr_scale", 1.0))
+        health = getattr(self, "health", None)
+        if health is not None and "health" in state:
+            health.load_state(state["health"])
+
+    def _set_learning_rates(self) -> None:
+        """The recipe's learning rates times :attr:`lr_scale`, over whatever the checkpoint restored."""
+        rates = {"generator": self.recipe.optimizers.generator.learning_rate,
+                 "discriminator": self.recipe.optimizers.discriminator.learning_rate}
+        set_learning_rates(self.models.optimizers(), rates, self.lr_scale)

@@ -21,10 +21,17 @@ class RunDirError(GanError):
     """A run directory is missing, incomplete, or would be overwritten."""
 
 
-class TrainingInterrupted(GanError):
-    """Training stopped by Ctrl-C; the message says which checkpoint a resume continues from."""
+class WriteError(RunDirError):
+    """A file cannot be written (disk full, permissions); what was there before is intact."""
 
-    exit_code = 130
+
+class TrainingInterrupted(GanError):
+    """Training stopped by Ctrl-C (exit code 130) or SIGTERM (143); the message says which checkpoint a resume
+    continues from."""
+
+    def __init__(self, message: str, exit_code: int = 130) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class TrainingDiverged(GanError):

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from gan_cli.errors import GanError
+from gan_cli.errors import WriteError
 
 
 @contextmanager
@@ -20,14 +20,14 @@ def atomic_path(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
     ``suffix`` lets writers that check extensions (Keras wants ``.keras``) use the temporary name.
 
     Raises:
-        GanError: the file cannot be written (missing permission, disk full, ...), naming ``path``.
+        WriteError: the file cannot be written (missing permission, disk full, ...), naming ``path``.
     """
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
         os.close(handle)
     except OSError as exc:
-        raise GanError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise WriteError(f"{path}: cannot write ({exc.strerror or exc})") from None
     tmp = Path(name)
     try:
         yield tmp
@@ -35,7 +35,7 @@ def atomic_path(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise GanError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise WriteError(f"{path}: cannot write ({exc.strerror or exc})") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -49,16 +49,18 @@ OPTIMIZERS = {
 class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
     """The pix2pix/CycleGAN schedule: ``rate`` until update ``start``, then linearly down to 0 at update
     ``total``. It reads the optimizer's own update counter, which checkpoints keep, so a resumed run
-    continues at the same rate."""
+    continues at the same rate. ``scale`` (a variable, 1 at first) multiplies it: divergence rollbacks
+    lower it."""
 
     def __init__(self, rate: float, start: int, total: int) -> None:
         self.rate, self.start, self.total = float(rate), int(start), int(total)
+        self.scale = tf.Variable(1.0, trainable=False, dtype=tf.float32, name="learning_rate_scale")
 
     def __call__(self, step):  # type: ignore[no-untyped-def]
         step = keras.ops.cast(step, "float32")
         span = float(max(self.total - self.start, 1))
         left = keras.ops.clip((self.total - step) / span, 0.0, 1.0)
-        return self.rate * keras.ops.where(step < self.start, 1.0, left)
+        return self.rate * keras.ops.convert_to_tensor(self.scale) * keras.ops.where(step < self.start, 1.0, left)
 
     def get_config(self) -> dict[str, float | int]:
         return {"rate": self.rate, "start": self.start, "total": self.total}
@@ -75,3 +77,19 @@ def make_optimizer(spec: OptimizerSpec, decay: tuple[int, int] | None = None) ->
               if getattr(spec, name) is not None}
     rate = spec.learning_rate if decay is None or decay[0] >= decay[1] else LinearDecay(spec.learning_rate, *decay)
     return OPTIMIZERS[spec.name](learning_rate=rate, **kwargs)
+
+
+def set_learning_rates(optimizers: dict[str, list[keras.optimizers.Optimizer]], rates: dict[str, float],
+                       scale: float) -> None:
+    """Set every optimizer's learning rate to ``rates[role] * scale`` (for a :class:`LinearDecay`, its scale).
+
+    Called after a checkpoint is restored, so the recipe's rates (which a resume may change) and the rollbacks'
+    scale apply rather than the rates the checkpoint saved.
+    """
+    for role, group in optimizers.items():
+        for optimizer in group:
+            schedule = optimizer._learning_rate
+            if isinstance(schedule, LinearDecay):
+                schedule.scale.assign(scale)
+            else:
+                optimizer.learning_rate = rates[role] * scale

@@ -11,9 +11,10 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gan_cli.errors import RecipeError, RunDirError
-from gan_cli.recipe import RESUMABLE_KEYS, Recipe, changed_keys, load_recipe
+from gan_cli.recipe import RESUMABLE_KEYS, Recipe, changed_keys, load_recipe, recipe_values
 from gan_cli.run_dir import RunDir, default_run_root, new_run, open_run
 
 
@@ -24,15 +25,19 @@ class TrainingPlan:
     recipe: Recipe
     run: RunDir
     resume: bool
+    #: on resume, each key the recipe changes: (dotted key, value in the run's recipe, new value)
+    changes: tuple[tuple[str, Any, Any], ...] = ()
 
 
 def plan_training(target: str | Path, *, out: str | Path | None = None, overrides: Sequence[str] = (),
-                  seed: int | None = None, resume: bool = False) -> TrainingPlan:
-    """Resolve ``gan train TARGET [--out RUN] [--set K=V ...] [--seed N] [--resume]``.
+                  seed: int | None = None, resume: bool = False, allow_changes: Sequence[str] = ()) -> TrainingPlan:
+    """Resolve ``gan train TARGET [--out RUN] [--set K=V ...] [--seed N] [--resume [--allow-changes K,...]]``.
 
     TARGET is a recipe file, or with ``--resume`` a run directory (or the recipe that made it, with
-    ``--out RUN``). On resume the run's own ``recipe.yaml`` is the base; ``--set`` may change only
-    ``train.epochs``, ``train.steps``, ``sampling.*``, ``checkpoints.*``, ``eval.*`` and ``health.*``.
+    ``--out RUN``). On resume the run's own ``recipe.yaml`` is the base; ``--set`` may change
+    ``train.epochs``, ``train.steps``, ``sampling.*``, ``checkpoints.*``, ``eval.*`` and ``health.*``, and
+    other keys only when ``allow_changes`` names them (a dotted key, or a section such as
+    ``optimizers.generator``). Every change is returned in the plan for the run's ``changes.json``.
 
     Raises:
         RecipeError: the recipe or an override is invalid, or changes a run on resume.
@@ -40,6 +45,8 @@ def plan_training(target: str | Path, *, out: str | Path | None = None, override
     """
     all_overrides = [*overrides, *([f"seed={seed}"] if seed is not None else [])]
     target = Path(target)
+    if allow_changes and not resume:
+        raise RecipeError("--allow-changes: only with --resume (a new run takes any recipe)")
     if not resume:
         if target.is_dir():
             raise RecipeError(f"{target}: is a directory; give a recipe .yaml, or add --resume to "
@@ -56,13 +63,14 @@ def plan_training(target: str | Path, *, out: str | Path | None = None, override
     if target.is_dir() and out is not None and Path(out).resolve() != target.resolve():
         raise RunDirError(f"{target} and --out {out} name two different run directories; give one")
     run = open_run(out if out is not None else target)
+    original = load_recipe(run.recipe)
     recipe = load_recipe(run.recipe, all_overrides)
+    why = "--set changes the run"
     if not target.is_dir():
-        wanted = _absolute_data_path(load_recipe(target, all_overrides))
-        _check_resumable(run, recipe, wanted, f"{target} differs from the run's recipe")
-        recipe = wanted
-    _check_resumable(run, load_recipe(run.recipe), recipe, "--set changes the run")
-    return TrainingPlan(recipe, run, resume=True)
+        recipe, why = _absolute_data_path(load_recipe(target, all_overrides)), f"{target} differs from the run's recipe"
+    allowed = [key.strip() for text in allow_changes for key in text.split(",") if key.strip()]
+    changes = _check_resumable(run, original, recipe, why, allowed)
+    return TrainingPlan(recipe, run, resume=True, changes=changes)
 
 
 def _absolute_data_path(recipe: Recipe) -> Recipe:
@@ -74,13 +82,33 @@ def _absolute_data_path(recipe: Recipe) -> Recipe:
     return dataclasses.replace(recipe, data=dataclasses.replace(recipe.data, path=path))
 
 
-def _check_resumable(run: RunDir, old: Recipe, new: Recipe, why: str) -> None:
-    fixed = [k for k in changed_keys(old, new) if k != "name" and not k.startswith(RESUMABLE_KEYS)
-             and k not in RESUMABLE_KEYS]
+def _check_resumable(run: RunDir, old: Recipe, new: Recipe, why: str,
+                     allowed: Sequence[str]) -> tuple[tuple[str, Any, Any], ...]:
+    """The changes from ``old`` to ``new`` as (key, old value, new value).
+
+    Raises:
+        RecipeError: a key outside RESUMABLE_KEYS changes and ``allowed`` does not name it (or its section), or
+            ``allowed`` names a key that does not change.
+    """
+    keys = [k for k in changed_keys(old, new) if k != "name"]
+
+    def listed(key: str) -> bool:
+        return any(key == a or key.startswith(f"{a}.") for a in allowed)
+
+    fixed = [k for k in keys if not k.startswith(RESUMABLE_KEYS) and k not in RESUMABLE_KEYS and not listed(k)]
     if fixed:
         raise RecipeError(f"{run.recipe}: {', '.join(fixed)}: {why}; a resumed run may change only "
-                          "train.epochs, train.steps, sampling.*, checkpoints.*, eval.* and health.* (start a new run "
-                          "with another --out to change the rest)")
+                          "train.epochs, train.steps, sampling.*, checkpoints.*, eval.* and health.*; to change the "
+                          f"rest of this run add --allow-changes {','.join(fixed)} (recorded in changes.json), or "
+                          "start a new run with another --out")
+    unused = [a for a in allowed if not any(k == a or k.startswith(f"{a}.") for k in keys)]
+    if unused:
+        raise RecipeError(f"--allow-changes {','.join(unused)}: the resumed recipe does not change "
+                          f"{'this key' if len(unused) == 1 else 'these keys'}; changed: "
+                          f"{', '.join(keys) or 'nothing'}")
+    old_values, new_values = recipe_values(old), recipe_values(new)
+    return tuple((k, old_values.get(k), new_values.get(k)) for k in keys)
+
 
 
 def chief_process() -> bool:

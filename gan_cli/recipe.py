@@ -17,7 +17,7 @@ import math
 import re
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
@@ -42,6 +42,16 @@ TRANSLATION_GENERATORS = ("unet", "resnet")
 TRANSLATION_DISCRIMINATORS = ("patchgan",)
 
 
+#: Upper bounds of sizes: generous for real use, but they keep a typo (10**12) from reaching the builders.
+MAX_IMAGE_SIDE = 4096
+MAX_WIDTH = 65536  # channels, hidden units, latent and embedding sizes, batch size
+MAX_UNITS = 2**26  # one dense layer's units or one reshape dimension (an MLP's output is a whole image)
+MAX_KERNEL = 64  # kernel sizes, strides, up-sampling factors
+MAX_EPOCHS = 1_000_000
+MAX_STEPS = 10**9
+MAX_NAME_LENGTH = 128  # a run name names a directory; file names have at most 255 bytes
+
+
 def _range(default: Any, low: float | None = None, high: float | None = None, *,
            high_open: bool = False, doc: str = "") -> Any:
     """A dataclass field with a default, an allowed range and a one-line description."""
@@ -53,8 +63,8 @@ def _doc(default: Any, doc: str) -> Any:
     return field(default=default, metadata={"doc": doc})
 
 
-def _required(doc: str, low: float | None = None) -> Any:
-    return field(metadata={"doc": doc, "low": low})
+def _required(doc: str, low: float | None = None, high: float | None = None) -> Any:
+    return field(metadata={"doc": doc, "low": low, "high": high})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -65,7 +75,7 @@ def _required(doc: str, low: float | None = None) -> Any:
 class DenseLayer:
     """``{type: dense, units: 256}``: a fully connected layer (input is flattened first if needed)."""
 
-    units: int = _required("number of output units", low=1)
+    units: int = _required("number of output units", low=1, high=MAX_UNITS)
     activation: ActivationName | None = _doc(None, "activation applied by the layer itself")
     kernel_stddev: float | None = _range(None, 0.0, doc="RandomNormal(stddev) kernel; null = Keras default")
     use_bias: bool = _doc(True, "add a bias vector")
@@ -75,9 +85,9 @@ class DenseLayer:
 class Conv2DLayer:
     """``{type: conv2d, filters: 64, strides: 2}``: a 2-D convolution."""
 
-    filters: int = _required("number of output channels", low=1)
-    kernel_size: int = _range(5, 1, doc="square kernel size")
-    strides: int = _range(1, 1, doc="stride in both directions")
+    filters: int = _required("number of output channels", low=1, high=MAX_WIDTH)
+    kernel_size: int = _range(5, 1, MAX_KERNEL, doc="square kernel size")
+    strides: int = _range(1, 1, MAX_KERNEL, doc="stride in both directions")
     padding: Literal["same", "valid"] = _doc("same", "padding mode")
     activation: ActivationName | None = _doc(None, "activation applied by the layer itself")
     kernel_stddev: float | None = _range(None, 0.0, doc="RandomNormal(stddev) kernel; null = Keras default")
@@ -93,7 +103,7 @@ class Conv2DTransposeLayer(Conv2DLayer):
 class ReshapeLayer:
     """``{type: reshape, target_shape: [7, 7, 128]}``: reshape to the given shape (batch excluded)."""
 
-    target_shape: tuple[int, ...] = _required("shape without the batch dimension", low=1)
+    target_shape: tuple[int, ...] = _required("shape without the batch dimension", low=1, high=MAX_UNITS)
 
 
 @dataclass(frozen=True)
@@ -127,7 +137,7 @@ class BatchNormLayer:
 class UpSamplingLayer:
     """``{type: upsampling, size: 2}``: nearest-neighbour up-sampling."""
 
-    size: int = _range(2, 1, doc="integer scale factor")
+    size: int = _range(2, 1, MAX_KERNEL, doc="integer scale factor")
 
 
 LAYER_TYPES: dict[str, type] = {
@@ -160,15 +170,16 @@ class DataSpec:
     split: Literal["train", "test"] = _doc("train", "which split to train on")
     x_key: str | None = _doc(None, "npz key of the images (default x_train, else x)")
     y_key: str | None = _doc(None, "npz key of the labels (default y_train, else y; optional)")
-    image_size: tuple[int, int] | None = _range(None, 1, doc="resize images to [height, width], e.g. 32x32")
+    image_size: tuple[int, int] | None = _range(None, 1, MAX_IMAGE_SIDE,
+                                                doc="resize images to [height, width], e.g. 32x32")
     channels: Literal[1, 3] | None = _doc(None, "convert images to 1 (grey) or 3 (RGB) channels")
-    limit: int | None = _range(None, 1, doc="use only the first N images")
+    limit: int | None = _range(None, 1, MAX_STEPS, doc="use only the first N images")
     task: TaskName | None = _doc(None, "offline translation task made from the source's images: edges (A = edge "
                                        "map, B = image), lowres (A = 4x downsampled and enlarged again, B = "
                                        "image) or thicken (A = image, B = strokes dilated); pix2pix/cyclegan")
     direction: Literal["a2b", "b2a"] = _doc("a2b", "translate A to B, or swap the domains (b2a)")
-    crop_size: tuple[int, int] | None = _range(None, 1, doc="random [height, width] crop of each training image "
-                                                            "(pair) after image_size; null = none")
+    crop_size: tuple[int, int] | None = _range(None, 1, MAX_IMAGE_SIDE, doc="random [height, width] crop of each "
+                                               "training image (pair) after image_size; null = none")
     flip: bool = _doc(False, "random horizontal flips of training images (pairs flip together)")
 
 
@@ -177,14 +188,14 @@ class NetSpec:
     """Fields shared by the generator and the discriminator."""
 
     architecture: Architecture = _doc("mlp", "network builder")
-    widths: tuple[int, ...] = _range((1024, 512, 256), 1, doc="hidden layer sizes (mlp) or channels "
+    widths: tuple[int, ...] = _range((1024, 512, 256), 1, MAX_WIDTH, doc="hidden layer sizes (mlp) or channels "
                                                                "per stage (dcgan)")
     activation: ActivationName = _doc("leaky_relu", "hidden activation")
     negative_slope: float = _range(0.2, 0.0, doc="slope for x < 0 of leaky_relu")
     dropout: float = _range(0.0, 0.0, 1.0, high_open=True, doc="dropout rate after each hidden layer")
     batch_norm: bool = _doc(False, "batch normalization after each hidden layer (dcgan: all but the "
                                    "discriminator's first)")
-    kernel_size: int = _range(5, 1, doc="convolution kernel size (dcgan)")
+    kernel_size: int = _range(5, 1, MAX_KERNEL, doc="convolution kernel size (dcgan)")
     kernel_stddev: float | None = _range(0.02, 0.0, doc="RandomNormal(stddev) kernel initializer; "
                                                         "null = Keras default (glorot_uniform)")
     kernel_stddev_layers: Literal["first", "all"] = _doc("first", "which layers get kernel_stddev")
@@ -199,11 +210,11 @@ class NetSpec:
 class GeneratorSpec(NetSpec):
     """The generator G: latent vector z -> image."""
 
-    latent_dim: int = _range(100, 1, doc="size of the latent vector z ~ N(0, 1)")
-    widths: tuple[int, ...] = _range((256, 512, 1024), 1, doc="hidden layer sizes (mlp) or channels "
+    latent_dim: int = _range(100, 1, MAX_WIDTH, doc="size of the latent vector z ~ N(0, 1)")
+    widths: tuple[int, ...] = _range((256, 512, 1024), 1, MAX_WIDTH, doc="hidden layer sizes (mlp) or channels "
                                                                "per stage (dcgan)")
     output_activation: ActivationName = _doc("tanh", "activation of the output layer")
-    res_blocks: int = _range(9, 1, doc="resnet: residual blocks between down- and up-sampling")
+    res_blocks: int = _range(9, 1, 256, doc="resnet: residual blocks between down- and up-sampling")
 
 
 @dataclass(frozen=True)
@@ -213,7 +224,7 @@ class DiscriminatorSpec(NetSpec):
     dropout: float = _range(0.3, 0.0, 1.0, high_open=True, doc="dropout rate after each hidden layer")
     clip_value: float | None = _range(None, 0.0, doc="WGAN weight clipping: after each update every D weight "
                                                      "is clipped to [-c, c]; null = off")
-    scales: int = _range(1, 1, doc="patchgan: discriminators at image scales 1, 1/2, 1/4, ... (pix2pixHD)")
+    scales: int = _range(1, 1, 8, doc="patchgan: discriminators at image scales 1, 1/2, 1/4, ... (pix2pixHD)")
 
 
 @dataclass(frozen=True)
@@ -259,10 +270,10 @@ class OptimizersSpec:
 class TrainSpec:
     """How long and in what batches to train."""
 
-    epochs: int = _range(400, 1, doc="number of epochs (an epoch is N // batch_size steps)")
-    steps: int | None = _range(None, 1, doc="optional cap on the total number of steps")
-    batch_size: int = _range(128, 1, doc="real images per step (D sees as many fakes too)")
-    d_steps: int = _range(1, 1, doc="discriminator (critic) updates per generator update, each on its own "
+    epochs: int = _range(400, 1, MAX_EPOCHS, doc="number of epochs (an epoch is N // batch_size steps)")
+    steps: int | None = _range(None, 1, MAX_STEPS, doc="optional cap on the total number of steps")
+    batch_size: int = _range(128, 1, MAX_WIDTH, doc="real images per step (D sees as many fakes too)")
+    d_steps: int = _range(1, 1, 100, doc="discriminator (critic) updates per generator update, each on its own "
                                     "real batch (WGAN's n_critic); an epoch is N // (batch_size x d_steps) steps")
     precision: Literal["auto", "float32", "mixed_bfloat16"] = _doc(
         "auto", "float32, or mixed_bfloat16 (variables float32, layers computed in bfloat16); auto picks "
@@ -270,7 +281,7 @@ class TrainSpec:
     distribute: Literal["none", "mirrored", "multi_worker"] = _doc(
         "none", "tf.distribute: mirrored = every local GPU (or GAN_LOGICAL_CPUS logical CPUs); multi_worker = "
                 "MultiWorkerMirroredStrategy from TF_CONFIG; batch_size is then per replica")
-    steps_per_call: int = _range(1, 1, doc="GAN steps unrolled into one traced call: 10 measured 7-12% faster "
+    steps_per_call: int = _range(1, 1, 100, doc="GAN steps unrolled into one traced call: 10 measured 7-12% faster "
                                            "per step than 1, but tracing them costs ~5 s once; for long runs")
     jit_compile: bool = _doc(False, "XLA-compile each fused GAN step; off by default because on the 2-core CPU it "
                                     "measured 3-6x slower (DESIGN.md); try it on a GPU")
@@ -283,18 +294,18 @@ class TrainSpec:
 class SamplingSpec:
     """Sample grids written during training, from one fixed latent batch."""
 
-    grid: tuple[int, int] = _range((10, 10), 1, doc="rows x columns, e.g. 10x10")
-    every_epochs: int = _range(20, 1, doc="write a grid at epoch 1, every N epochs and at the end")
+    grid: tuple[int, int] = _range((10, 10), 1, 100, doc="rows x columns, e.g. 10x10")
+    every_epochs: int = _range(20, 1, MAX_EPOCHS, doc="write a grid at epoch 1, every N epochs and at the end")
     invert: bool = _doc(False, "dark ink on white (matplotlib's gray_r), as the tutorial shows them")
-    upscale: int | None = _range(None, 1, doc="pixel repeat factor; null = enough for 28-pixel cells")
+    upscale: int | None = _range(None, 1, 64, doc="pixel repeat factor; null = enough for 28-pixel cells")
 
 
 @dataclass(frozen=True)
 class CheckpointSpec:
     """When to checkpoint and how many checkpoints to keep."""
 
-    every_epochs: int = _range(1, 1, doc="checkpoint every N epochs (and always at the end)")
-    keep: int = _range(3, 1, doc="keep the last K checkpoints")
+    every_epochs: int = _range(1, 1, MAX_EPOCHS, doc="checkpoint every N epochs (and always at the end)")
+    keep: int = _range(3, 1, 1000, doc="keep the last K checkpoints")
 
 
 @dataclass(frozen=True)
@@ -304,15 +315,15 @@ class ConditionSpec:
     mode: Literal["one_hot", "embedding"] = _doc("one_hot", "one_hot: G gets z ++ one-hot(y), D gets one "
                                                              "constant channel per class; embedding: a learned "
                                                              "embedding, for D as one extra image-sized channel")
-    embedding_dim: int = _range(16, 1, doc="size of the label embedding (mode: embedding)")
+    embedding_dim: int = _range(16, 1, MAX_WIDTH, doc="size of the label embedding (mode: embedding)")
 
 
 @dataclass(frozen=True)
 class InfoSpec:
     """InfoGAN's latent codes (``family: infogan``): G(z, c) and a Q head on D's body that recovers c."""
 
-    categorical: int = _range(10, 2, doc="values of the categorical code c1 (one-hot)")
-    continuous: int = _range(2, 0, doc="number of continuous codes c2, c3, ... ~ U(-1, 1)")
+    categorical: int = _range(10, 2, MAX_WIDTH, doc="values of the categorical code c1 (one-hot)")
+    continuous: int = _range(2, 0, MAX_WIDTH, doc="number of continuous codes c2, c3, ... ~ U(-1, 1)")
     weight: float = _range(1.0, 0.0, doc="lambda of the mutual-information term in G's (and Q's) loss")
     continuous_weight: float = _range(0.1, 0.0, doc="weight of the continuous codes' squared error inside it")
 
@@ -329,7 +340,7 @@ class TranslationSpec:
                                                   "fraction of cycle_weight")
     feature_matching_weight: float = _range(0.0, 0.0, doc="pix2pixHD: lambda of the L1 distance between D's "
                                                           "features of real and generated pairs; 0 = off")
-    pool_size: int = _range(50, 0, doc="cyclegan: generated images each discriminator also sees from a "
+    pool_size: int = _range(50, 0, 1000, doc="cyclegan: generated images each discriminator also sees from a "
                                        "history pool; 0 = off")
     decay_from: float = _range(0.5, 0.0, 1.0, doc="learning rates decay linearly to 0 from this fraction of "
                                                   "train.epochs to its end (train.steps does not move it); "
@@ -340,8 +351,9 @@ class TranslationSpec:
 class EvalSpec:
     """Evaluation during training (``gan eval``'s evaluator and Fréchet distance, every N epochs)."""
 
-    every: int | None = _range(None, 1, doc="evaluate every N epochs (and at the end); null = never")
-    n: int = _range(2000, 10, doc="generated images per evaluation (real images: as many, or the split's size)")
+    every: int | None = _range(None, 1, MAX_EPOCHS, doc="evaluate every N epochs (and at the end); null = never")
+    n: int = _range(2000, 10, 1_000_000,
+                    doc="generated images per evaluation (real images: as many, or the split's size)")
     against: Literal["test", "train"] = _doc("test", "real split to compare with")
 
 
@@ -353,10 +365,15 @@ class HealthSpec:
                                                         "pairwise distance falls below this fraction of real images'")
     label_kl: float = _range(0.5, 0.0, doc="warn of mode collapse when KL(real || fake) of the evaluator's label "
                                            "histogram exceeds this (needs eval.every)")
-    warmup_steps: int = _range(500, 0, doc="no mode-collapse warning before this step, unless the sample "
+    warmup_steps: int = _range(500, 0, MAX_STEPS, doc="no mode-collapse warning before this step, unless the sample "
                                            "diversity fell from a healthy value (fresh generators look alike)")
-    saturation_steps: int = _range(200, 1, doc="warn of discriminator saturation after this many consecutive steps "
-                                               "with D(x) > 0.9 x its real target and D(G(z)) < 0.05")
+    saturation_steps: int = _range(200, 1, MAX_STEPS, doc="warn of discriminator saturation after this many "
+                                   "consecutive steps with D(x) > 0.9 x its real target and D(G(z)) < 0.05")
+    on_divergence: Literal["stop", "rollback"] = _doc(
+        "stop", "when losses or weights become NaN/inf: stop (the last good checkpoint is kept), or roll back to the "
+                "last good checkpoint with lower learning rates and go on")
+    max_rollbacks: int = _range(3, 0, 100, doc="with on_divergence: rollback, how many rollbacks before stopping")
+    rollback_lr_factor: float = _range(0.5, 0.01, 1.0, doc="each rollback multiplies every learning rate by this")
 
 
 @dataclass(frozen=True)
@@ -365,7 +382,7 @@ class Recipe:
 
     name: str = field(default="", metadata={
         "doc": "run name, letters, digits, '.', '_', '-' (default: the recipe file's stem)",
-        "pattern": r"([A-Za-z0-9_][A-Za-z0-9_.-]*)?"})
+        "pattern": r"([A-Za-z0-9_][A-Za-z0-9_.-]*)?", "max_length": MAX_NAME_LENGTH})
     seed: int = _range(0, 0, 2**32 - 1, doc="seed for weights, data order, noise and dropout")
     family: FamilyName = _doc("gan", "gan: G(z) and D(x); cgan: G(z, y) and D(x, y) conditioned on the class label; "
                                      "infogan: G(z, c) with latent codes c recovered by a Q head; pix2pix: "
@@ -392,6 +409,18 @@ RESUMABLE_KEYS = ("train.epochs", "train.steps", "sampling.", "checkpoints.", "e
 # --------------------------------------------------------------------------------------------------
 # Loading
 
+#: Largest recipe file (and ``--set`` value) read, in bytes; shipped recipes are under 2 KiB.
+MAX_RECIPE_BYTES = 2**20
+#: Most YAML aliases (``*name``) in one document; a recipe needs none or a few.
+MAX_ALIASES = 100
+#: Most values (scalars, lists, mappings) a document may hold with every alias expanded; a full recipe has
+#: about 200. Guards against "billion laughs": aliases of aliases that grow exponentially once built.
+MAX_EXPANDED_NODES = 100_000
+#: Deepest nesting of lists and mappings (a recipe nests 4 levels: generator.layers[0].units).
+MAX_DEPTH = 64
+#: Longest ``extends:`` chain.
+MAX_EXTENDS = 32
+
 
 def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
     """Load, merge (``extends:``), override (``--set``) and validate a recipe file.
@@ -406,19 +435,35 @@ def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
     Raises:
         RecipeError: one line naming the file (or the ``--set``), key path, bad value and choices.
     """
-    path = Path(path)
-    origins = _Origins()
-    raw = _load_with_extends(path, origins, chain=())
-    for text in overrides:
-        _apply_override(raw, text, origins)
-    stem = path.stem if path.name != "recipe.yaml" else path.resolve().parent.name
-    raw.setdefault("name", re.sub(r"[^A-Za-z0-9_.-]", "_", stem).lstrip(".-"))
-    return _convert_section(Recipe, raw, "", _Context(str(path), origins))
+    with _one_line_errors():
+        path = Path(path)
+        origins = _Origins()
+        raw = _load_with_extends(path, origins, chain=())
+        for text in overrides:
+            _apply_override(raw, text, origins)
+        stem = path.stem if path.name != "recipe.yaml" else path.resolve().parent.name
+        raw.setdefault("name", re.sub(r"[^A-Za-z0-9_.-]", "_", stem).lstrip(".-")[:MAX_NAME_LENGTH])
+        return typing.cast(Recipe, _convert_section(Recipe, raw, "", _Context(str(path), origins)))
 
 
 def parse_recipe(data: Mapping[str, Any], source: str = "<recipe>") -> Recipe:
     """Validate an already-parsed recipe mapping (no ``extends:``). Raises RecipeError."""
-    return _convert_section(Recipe, dict(data), "", _Context(source, _Origins()))
+    with _one_line_errors():
+        return typing.cast(Recipe, _convert_section(Recipe, dict(data), "", _Context(source, _Origins())))
+
+
+@contextlib.contextmanager
+def _one_line_errors() -> Iterator[None]:
+    """Keep every RecipeError one line even when a file name, key or ``--set`` holds a line break or another
+    control character: those are shown escaped (\\n)."""
+    try:
+        yield
+    except RecipeError as exc:
+        message = str(exc)
+        if message.isprintable():
+            raise
+        raise RecipeError("".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                                  for c in message)) from None
 
 
 def recipe_to_dict(recipe: Any) -> dict[str, Any]:
@@ -429,6 +474,11 @@ def recipe_to_dict(recipe: Any) -> dict[str, Any]:
 def dump_recipe(recipe: Recipe) -> str:
     """The fully resolved recipe as YAML text; loading it gives back an equal Recipe."""
     return yaml.safe_dump(recipe_to_dict(recipe), sort_keys=False, default_flow_style=None)
+
+
+def recipe_values(recipe: Recipe) -> dict[str, Any]:
+    """Every value of the recipe by its dotted key."""
+    return _flatten(recipe_to_dict(recipe))
 
 
 def changed_keys(old: Recipe, new: Recipe) -> list[str]:
@@ -461,28 +511,66 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            content = handle.read(MAX_RECIPE_BYTES + 1)  # bounded: /dev/zero or a huge file cannot fill memory
     except FileNotFoundError:
         raise RecipeError(f"{path}: recipe file not found") from None
     except IsADirectoryError:
         raise RecipeError(f"{path}: is a directory, not a recipe file") from None
     except OSError as exc:
-        raise RecipeError(f"{path}: cannot read the recipe ({exc.strerror})") from None
+        raise RecipeError(f"{path}: cannot read the recipe ({exc.strerror or exc})") from None
+    if len(content) > MAX_RECIPE_BYTES:
+        raise RecipeError(f"{path}: recipe file is larger than the limit of {MAX_RECIPE_BYTES:,} bytes "
+                          f"({MAX_RECIPE_BYTES // 2**20} MiB); a recipe is a short YAML file")
+    try:
+        text = content.decode("utf-8")
     except UnicodeDecodeError:
         raise RecipeError(f"{path}: not a text file (recipes are UTF-8 YAML)") from None
-    try:
-        data = yaml.load(text, Loader=_StrictLoader)  # a yaml.SafeLoader that also refuses duplicate keys
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise RecipeError(f"{path}: not valid YAML{where}: {problem}") from None
+    data = _parse_yaml(text, str(path))
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise RecipeError(f"{path}: a recipe must be a YAML mapping of sections, got "
                           f"{type(data).__name__}")
     return data
+
+
+def _parse_yaml(text: str, origin: str) -> Any:
+    """``yaml.safe_load`` with the loader's limits; every YAML problem becomes one RecipeError line."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # a yaml.SafeLoader with duplicate-key and size limits
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"{origin}: {_yaml_problem(exc)}") from None
+    except RecursionError:  # pragma: no cover - the depth limit stops nesting long before this
+        raise RecipeError(f"{origin}: not valid YAML: nested too deeply") from None
+
+
+#: PyYAML's SafeLoader's words for a tag it has no constructor for (!!python/object/apply:os.system, !foo).
+_UNKNOWN_TAG = r"could not determine a constructor for the tag '(.*)'"
+
+
+def _is_refusal(exc: yaml.YAMLError) -> bool:
+    """Whether a YAML error is one of the loader's limits or a refused tag (not a mere syntax error)."""
+    return isinstance(exc, _LimitError) or bool(re.fullmatch(_UNKNOWN_TAG, str(getattr(exc, "problem", "")), re.S))
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """One line for a YAML error: where, what, and for a refused tag, that tags are not allowed."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    problem = str(getattr(exc, "problem", None) or "invalid YAML")
+    if isinstance(exc, yaml.reader.ReaderError):  # a control character, e.g. NUL, anywhere in the text
+        character = exc.character if isinstance(exc.character, int) else ord(exc.character or "\0")
+        where = f" at character {exc.position + 1}"
+        problem = f"character U+{character:04X} is not allowed ({exc.reason})"
+    if isinstance(exc, _LimitError):
+        return f"refused{where}: {problem}"
+    tag = re.fullmatch(_UNKNOWN_TAG, problem, re.S)
+    if tag:
+        name = re.sub(r"^tag:yaml\.org,2002:", "!!", tag.group(1))[:80]  # already escaped (PyYAML's %r)
+        problem = (f"tag '{name}' is not allowed (recipes hold only plain YAML values: mappings, lists, "
+                   "strings, numbers, true/false and null)")
+    return f"not valid YAML{where}: {problem}"
 
 
 class _Origins:
@@ -501,18 +589,119 @@ class _Origins:
         return self.rank[self.where[key]] if key in self.where else -1
 
 
+class _LimitError(yaml.YAMLError):
+    """A document over one of the loader's limits (aliases, expanded size, nesting)."""
+
+    def __init__(self, problem: str, mark: Any = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.problem_mark = mark
+
+
 class _StrictLoader(yaml.SafeLoader):
-    """``yaml.safe_load`` semantics, but a key given twice in one mapping is an error."""
+    """``yaml.safe_load`` semantics, but a key given twice in one mapping is an error, and a document may
+    use at most MAX_ALIASES aliases, expand to at most MAX_EXPANDED_NODES nodes and nest at most MAX_DEPTH
+    levels, so a "billion laughs" document (aliases of aliases, exponentially large once constructed) or a
+    recursive one is refused while it is composed, before anything is built from it."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.aliases = 0
+        self.depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):  # type: ignore[no-untyped-call]
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise _LimitError(f"more than {MAX_ALIASES} YAML aliases (*name); a recipe needs few or none",
+                                  self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _LimitError(f"lists and mappings nested more than {MAX_DEPTH} levels deep",
+                                  self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+        finally:
+            self.depth -= 1
+
+    def compose_document(self) -> Any:
+        node = super().compose_document()  # type: ignore[no-untyped-call]
+        _check_expansion(node)
+        return node
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)  # type: ignore[no-untyped-call]
+        except yaml.YAMLError:
+            raise
+        except Exception as exc:  # PyYAML's constructors on odd scalars: 2020-13-45, !!bool maybe, !!float x
+            value = _describe(node.value) if isinstance(node, yaml.ScalarNode) else "the value"
+            why = f" ({_describe(str(exc))[1:-1]})" if isinstance(exc, ValueError) else ""
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {value} as {node.tag.rsplit(':', 1)[-1]}{why}", node.start_mark) from None
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
-            if key in seen:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # <<: *base, resolved by SafeLoader below
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                duplicate = key in seen
+            except TypeError:  # a list or mapping as a key
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+                    None, None, "a key must be a plain value, not a list or mapping", key_node.start_mark) from None
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {_describe(key)}", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        value = super().construct_yaml_int(node)  # type: ignore[no-untyped-call]
+        if abs(value).bit_length() > 64:
+            raise yaml.constructor.ConstructorError(
+                None, None, "integer too large (more than 64 bits)", node.start_mark)
+        return typing.cast(int, value)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
+
+
+def _check_expansion(root: yaml.Node | None) -> None:
+    """Refuse a node graph that is recursive, or whose size or depth with every alias expanded exceeds the
+    limits. Iterative and memoized, so it costs one visit per distinct node however large the expansion."""
+    if root is None:
+        return
+    done: dict[int, tuple[int, int]] = {}  # id(node) -> (expanded size, expanded depth)
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        if finished:
+            open_nodes.discard(id(node))
+            size = 1 + sum(done[id(c)][0] for c in children)
+            depth = 1 + max((done[id(c)][1] for c in children), default=0)
+            if size > MAX_EXPANDED_NODES:
+                raise _LimitError(f"the YAML aliases expand to more than {MAX_EXPANDED_NODES:,} values "
+                                  "(a \"billion laughs\" document?)", node.start_mark)
+            if depth > MAX_DEPTH:
+                raise _LimitError(f"the YAML aliases nest lists and mappings more than {MAX_DEPTH} levels deep",
+                                  node.start_mark)
+            done[id(node)] = (size, depth)
+        elif id(node) not in done:
+            if id(node) in open_nodes:
+                raise _LimitError("a YAML alias refers to a list or mapping that contains it (a recursive "
+                                  "structure)", node.start_mark)
+            open_nodes.add(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in children)
 
 
 def _load_with_extends(path: Path, origins: _Origins, chain: tuple[Path, ...]) -> dict[str, Any]:
@@ -520,16 +709,22 @@ def _load_with_extends(path: Path, origins: _Origins, chain: tuple[Path, ...]) -
     if resolved in chain:
         cycle = " -> ".join(str(p) for p in (*chain, resolved))
         raise RecipeError(f"{path}: extends: recipes extend each other in a cycle ({cycle})")
+    if len(chain) >= MAX_EXTENDS:
+        raise RecipeError(f"{path}: extends: more than {MAX_EXTENDS} recipes extend each other in a chain")
     data = _read_yaml(path)
     base_name = data.pop("extends", None)
     merged: dict[str, Any] = {}
     if base_name is not None:
         if not isinstance(base_name, str):
-            raise RecipeError(f"{path}: extends: expected a path to another recipe, got {base_name!r}")
+            raise RecipeError(f"{path}: extends: expected a path to another recipe, got {_describe(base_name)}")
         base_path = (path.parent / base_name) if not Path(base_name).is_absolute() else Path(base_name)
-        if not base_path.is_file():
-            raise RecipeError(f"{path}: extends: {base_name!r} not found (looked for {base_path}; "
-                              "paths are relative to the recipe that extends)")
+        try:
+            found = base_path.is_file()
+        except OSError:  # e.g. a name too long for the file system
+            found = False
+        if not found:
+            raise RecipeError(f"{path}: extends: {_describe(base_name)} not found (looked for "
+                              f"{_describe(str(base_path))[1:-1]}; paths are relative to the recipe that extends)")
         merged = _load_with_extends(base_path, origins, (*chain, resolved))
     _deep_merge(merged, data, origins, str(path), "")
     return merged
@@ -557,14 +752,19 @@ def _copy_plain(value: Any) -> Any:
 def _apply_override(raw: dict[str, Any], text: str, origins: _Origins) -> None:
     key, sep, value_text = text.partition("=")
     key = key.strip()
-    origin = f"--set {text}"
+    origin = f"--set {text}" if len(text) <= 120 else f"--set {text[:100]}..."
     if not sep or not key or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", key):
-        raise RecipeError(f"--set {text!r}: expected KEY=VALUE with a dotted key, "
+        raise RecipeError(f"--set {_describe(text)}: expected KEY=VALUE with a dotted key, "
                           "e.g. --set train.batch_size=64")
+    if len(value_text) > MAX_RECIPE_BYTES:
+        raise RecipeError(f"--set {key}=...: the value is longer than the limit of {MAX_RECIPE_BYTES:,} "
+                          "characters")
     try:
-        value = yaml.safe_load(value_text) if value_text.strip() else None
-    except yaml.YAMLError:
-        value = value_text
+        value = yaml.load(value_text, Loader=_StrictLoader) if value_text.strip() else None
+    except yaml.YAMLError as exc:
+        if _is_refusal(exc):  # limits and tags: never read as a string
+            raise RecipeError(f"{origin}: {_yaml_problem(exc)}") from None
+        value = value_text  # not YAML, so plain text: --set data.path=a:b
     node = raw
     parts = key.split(".")
     for i, part in enumerate(parts[:-1]):
@@ -600,17 +800,31 @@ class _Context:
                 if origin.startswith("--set"):
                     origin = f"{self.file} ({origin})"
                 break
-            probe = re.sub(r"(\[\d+\]|\.?[^.\[]*)$", "", probe)
+            shorter = re.sub(r"(\[\d+\]|\.?[^.\[]*)$", "", probe)
+            if shorter == probe:  # a key with a stray '[' (e.g. 'a[') would loop forever
+                break
+            probe = shorter
         return RecipeError(f"{origin}: {key or '<top level>'}: {problem}")
 
 
 def _describe(value: Any) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # an int too long to print, or a recursive structure
+        text = f"<{type(value).__name__}>" if not isinstance(value, int) else f"<{value.bit_length()}-bit integer>"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _suggest(bad: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(str(bad), [str(c) for c in choices], n=1, cutoff=0.6)
+def _key_text(key: Any) -> str:
+    """A mapping key as it appears in a dotted path: itself if it is a plain word, else quoted."""
+    return key if isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,60}", key) else _describe(key)
+
+
+def _suggest(bad: Any, choices: Sequence[str]) -> str:
+    text = bad if isinstance(bad, str) else _describe(bad)
+    if len(text) > 100:
+        return ""
+    close = difflib.get_close_matches(text, [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
@@ -622,7 +836,7 @@ def _convert_section(cls: type, raw: Any, path: str, ctx: _Context) -> Any:
     for key in raw:
         if key not in fields:
             valid = ", ".join(fields)
-            raise ctx.fail(f"{path}{key}", f"unknown key{_suggest(str(key), list(fields))}; "
+            raise ctx.fail(f"{path}{_key_text(key)}", f"unknown key{_suggest(key, list(fields))}; "
                                            f"valid keys here: {valid}")
     values: dict[str, Any] = {}
     for name, fld in fields.items():
@@ -724,7 +938,7 @@ def _convert(value: Any, tp: Any, key: str, meta: Mapping[str, Any], ctx: _Conte
         if value in args and type(value) is type(args[0]):
             return value
         choices = ", ".join(str(a) for a in args)
-        return_hint = _suggest(str(value), [str(a) for a in args])
+        return_hint = _suggest(value, [str(a) for a in args])
         raise ctx.fail(key, f"unknown value {_describe(value)}{return_hint}; valid choices: {choices}")
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _convert_section(tp, value, f"{key}.", ctx)
@@ -735,7 +949,7 @@ def _convert(value: Any, tp: Any, key: str, meta: Mapping[str, Any], ctx: _Conte
 
 def _convert_tuple(value: Any, args: tuple[Any, ...], key: str, meta: Mapping[str, Any],
                    ctx: _Context) -> tuple[Any, ...]:
-    if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*[xX×]\s*\d+\s*", value) and len(args) == 2:
+    if isinstance(value, str) and re.fullmatch(r"\s*\d{1,9}\s*[xX×]\s*\d{1,9}\s*", value) and len(args) == 2:
         value = [int(v) for v in re.split(r"[xX×]", value)]
     if isinstance(value, int) and not isinstance(value, bool) and args[-1] is Ellipsis:
         value = [value]
@@ -760,8 +974,8 @@ def _convert_layer(value: Any, key: str, ctx: _Context) -> Any:
         raise ctx.fail(key, f"expected a mapping with a 'type' key (one of {', '.join(LAYER_TYPES)}), "
                             f"got {_describe(value)}")
     kind = value["type"]
-    if kind not in LAYER_TYPES:
-        raise ctx.fail(f"{key}.type", f"unknown layer type {_describe(kind)}{_suggest(str(kind), list(LAYER_TYPES))}; "
+    if not isinstance(kind, str) or kind not in LAYER_TYPES:
+        raise ctx.fail(f"{key}.type", f"unknown layer type {_describe(kind)}{_suggest(kind, list(LAYER_TYPES))}; "
                                       f"valid choices: {', '.join(LAYER_TYPES)}")
     rest = {k: v for k, v in value.items() if k != "type"}
     return _convert_section(LAYER_TYPES[kind], rest, f"{key}.", ctx)
@@ -773,7 +987,8 @@ def _convert_scalar(value: Any, tp: Any, key: str, meta: Mapping[str, Any], ctx:
             raise ctx.fail(key, f"expected true or false, got {_describe(value)}")
         return value
     if tp is int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or (isinstance(value, float) and not value.is_integer())):  # also .nan and .inf
             raise ctx.fail(key, f"expected an integer, got {_describe(value)}")
         value = int(value)
     elif tp is float:
@@ -782,12 +997,20 @@ def _convert_scalar(value: Any, tp: Any, key: str, meta: Mapping[str, Any], ctx:
                 value = float(value)  # YAML reads 2e-4 (no dot) as a string
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ctx.fail(key, f"expected a number, got {_describe(value)}")
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an integer beyond float's range
+            value = math.inf
         if not math.isfinite(value):
             raise ctx.fail(key, f"expected a finite number, got {_describe(value)}")
     elif tp is str:
         if not isinstance(value, str):
             raise ctx.fail(key, f"expected a string, got {_describe(value)}")
+        if "\0" in value:
+            raise ctx.fail(key, f"{_describe(value)} contains a NUL character, which no file name or key can hold")
+        if len(value) > meta.get("max_length", len(value)):
+            raise ctx.fail(key, f"{_describe(value)} is {len(value)} characters long; at most {meta['max_length']} "
+                                "are allowed")
         pattern = meta.get("pattern")
         if pattern and not re.fullmatch(pattern, value):
             raise ctx.fail(key, f"{_describe(value)} is not allowed; use {meta.get('doc', pattern)}")

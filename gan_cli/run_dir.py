@@ -13,6 +13,7 @@ A run directory is the contract between the verbs: ``gan train`` fills it, ``gan
     RUN/generator.json       the step and epoch it was exported at
     RUN/generator_b2a.keras  CycleGAN only: the inverse generator F: B -> A (RUN/generator.keras is G: A -> B)
     RUN/eval.json            the latest ``gan eval`` result
+    RUN/changes.json         the recipe changes made on resume (``--set``, ``--allow-changes``), with their step
     RUN/best/                the checkpoint, generator.keras and generator.json (FD, step, protocol) with the
                              lowest FD during training
 """
@@ -88,6 +89,11 @@ class RunDir:
         return self.root / "eval.json"
 
     @property
+    def changes(self) -> Path:
+        """Every resume that changed the recipe: the step, the time and each changed key's old and new value."""
+        return self.root / "changes.json"
+
+    @property
     def best(self) -> Path:
         """The best checkpoint by Fréchet distance (when the recipe evaluates during training)."""
         return self.root / "best"
@@ -102,7 +108,8 @@ class RunDir:
 
 
 def new_run(root: str | Path) -> RunDir:
-    """A run directory for a new run: absent or empty (it is created when training starts).
+    """A run directory for a new run: absent or empty (it is created when training starts). A temporary file left
+    by a killed ``gan train`` before it wrote anything else does not count.
 
     Raises:
         RunDirError: the path exists and is not an empty directory (nothing in it is touched).
@@ -110,10 +117,15 @@ def new_run(root: str | Path) -> RunDir:
     path = Path(root)
     if path.exists() and not path.is_dir():
         raise RunDirError(f"{path}: exists and is not a directory; choose another --out")
-    if path.is_dir() and any(path.iterdir()):
+    if path.is_dir() and any(not _unfinished_write(child) for child in path.iterdir()):
         raise RunDirError(f"{path}: run directory is not empty; choose another --out, or continue "
                           f"that run with: gan train {path} --resume")
     return RunDir(path)
+
+
+def _unfinished_write(path: Path) -> bool:
+    """A temporary file an atomic write left when its process was killed (``.NAME.XXXX.tmp``)."""
+    return path.name.startswith(".") and path.name.endswith(".tmp") and path.is_file()
 
 
 def default_run_root(name: str, parent: str | Path = "runs") -> Path:

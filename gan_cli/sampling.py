@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -118,10 +121,30 @@ def _load_model(path: Path, what: str) -> keras.Model:
     """
     if path.suffix != ".keras" or not path.is_file():
         raise RunDirError(f"{path}: not a run directory or a .keras {what} file")
+    if _holds_lambda(path):
+        raise RunDirError(f"{path}: refused: the model holds a Lambda layer (Python code, which gan never loads); "
+                          f"use a {what} saved by gan train")
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # keras raises many types for a bad file
         raise RunDirError(f"{path}: cannot load the {what} ({str(exc).splitlines()[0][:200]})") from None
+
+
+def _holds_lambda(path: Path) -> bool:
+    """Whether the ``.keras`` file's model config names a Lambda layer anywhere (unreadable files: False, and
+    loading them reports why)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return False
+
+    def walk(node: Any) -> bool:
+        if isinstance(node, dict):
+            return node.get("class_name") == "Lambda" or any(walk(v) for v in node.values())
+        return isinstance(node, list) and any(walk(v) for v in node)
+
+    return walk(config)
 
 
 def _check_is_generator(model: keras.Model, path: Path) -> None:

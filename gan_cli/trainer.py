@@ -147,18 +147,20 @@ def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: boo
     fixed = latent_batch(rows * cols, models.latent_dim, recipe.seed)
 
     chief = distribute.is_chief(models.strategy)
+    if chief:
+        echo(f"data: {data.description}")
     checkpoints = run.checkpoints if chief else Path(tempfile.mkdtemp(prefix="gan-worker-checkpoints-"))
     store = CheckpointStore(checkpoints, models.checkpoint_state(), fixed, recipe.checkpoints.keep)
     started = begin(plan, store, per_epoch, total, echo, chief)
     if isinstance(started, dict):
         return started
-    step, metric_rows, seconds_before = started
+    step, metric_rows, seconds_before, loop_state = started
     if plan.resume and step > 0:
         fixed = store.fixed_latents.numpy()
 
     loop = _Loop(recipe, run, models, store, data, per_epoch, total, fixed, echo if chief else _silent, progress)
     loop.chief = chief
-    return loop.go(step, metric_rows, seconds_before)
+    return loop.go(step, metric_rows, seconds_before, loop_state)
 
 
 def _silent(line: str) -> None:

@@ -119,6 +119,7 @@ def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: boo
     """:func:`gan_cli.trainer.train` for a pix2pix/CycleGAN recipe: same arguments, result and errors."""
     recipe, run = plan.recipe, plan.run
     pairs, models, per_epoch, total = _prepare(recipe)
+    echo(f"data: {pairs.description}")
     examples = _grid_examples(recipe)
     store = CheckpointStore(run.checkpoints, models.checkpoint_state(), examples[0][0], recipe.checkpoints.keep)
     started = begin(plan, store, per_epoch, total, echo)

@@ -28,7 +28,7 @@ def test_restore_brings_back_weights_rng_state_step_and_latents(tmp_path: Path) 
 
     other = tiny_model()
     fresh = CheckpointStore(tmp_path, {"model": list(other.variables)}, np.zeros((2, 3), np.float32), keep=2)
-    assert fresh.restore_latest() == 5
+    assert fresh.restore_latest() == (5, {})
     for a, b in zip(saved, other.variables):
         np.testing.assert_array_equal(a, np.array(b))
     np.testing.assert_array_equal(fresh.fixed_latents.numpy(), latents)
@@ -42,7 +42,7 @@ def test_a_save_killed_midway_leaves_the_previous_checkpoint(tmp_path: Path) -> 
     (tmp_path / "ckpt-20.data-00000-of-00001").write_bytes(b"\x00" * 17)
     (tmp_path / "ckpt-20.index").write_bytes(b"trunc")
     fresh = CheckpointStore(tmp_path, {"model": list(tiny_model().variables)}, np.zeros((1, 3), np.float32), keep=3)
-    assert fresh.restore_latest() == 10
+    assert fresh.restore_latest() == (10, {})
 
 
 def test_restore_into_different_models_is_a_clear_error(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import typing
 from pathlib import Path
 
@@ -103,7 +104,7 @@ def test_set_overrides_parse_yaml_values(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("override, expected", [
-    ("train.batch_size=0", ["--set train.batch_size=0", "train.batch_size", "out of range", ">= 1"]),
+    ("train.batch_size=0", ["--set train.batch_size=0", "train.batch_size", "out of range", "[1, 65536]"]),
     ("data.source=digts", ["data.source", "'digts'", "did you mean 'digits'", "valid choices", "mnist"]),
     ("train.epoch=3", ["train.epoch", "unknown key", "did you mean 'epochs'", "valid keys"]),
     ("generator.architecture=mpl", ["generator.architecture", "did you mean 'mlp'", "dcgan"]),
@@ -141,9 +142,72 @@ def test_invalid_yaml_and_wrong_top_level(tmp_path: Path) -> None:
     assert "not found" in error_of(tmp_path / "missing.yaml")
 
 
-def test_yaml_tags_are_not_executed(tmp_path: Path) -> None:
-    path = write(tmp_path / "evil.yaml", "name: !!python/object/apply:os.system ['echo hi']\n")
-    assert "not valid YAML" in error_of(path)
+@pytest.mark.parametrize("tag", ["!!python/object/apply:os.system ['touch {marker}']", "!!python/name:os.system",
+                                 "!!python/object/new:os.system ['touch {marker}']", "!!python/tuple [1, 2]", "!foo 3"])
+def test_yaml_tags_are_not_executed(tmp_path: Path, tag: str) -> None:
+    marker = tmp_path / "marker"
+    path = write(tmp_path / "evil.yaml", f"name: {tag.format(marker=marker)}\n")
+    message = error_of(path)
+    assert message.startswith(f"{path}: not valid YAML at line 1") and "is not allowed" in message, message
+    assert tag.split()[0] in message and not marker.exists()
+    set_message = error_of(REPO / "recipes" / "digits_gan.yaml", [f"name={tag.format(marker=marker)}"])
+    assert set_message.startswith("--set name=") and "is not allowed" in set_message and not marker.exists()
+
+
+def _laughs(levels: int = 9, fanout: int = 10) -> str:
+    """The "billion laughs": each level holds ``fanout`` aliases of the previous one (10**9 values built)."""
+    lines = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * fanout)}]" for i in range(1, levels + 1)]
+    return "train:\n  " + "\n  ".join(lines) + "\n"
+
+
+def test_billion_laughs_is_refused_quickly(tmp_path: Path) -> None:
+    path = write(tmp_path / "bomb.yaml", _laughs())
+    start = time.perf_counter()
+    message = error_of(path)
+    assert time.perf_counter() - start < 0.5
+    assert message.startswith(f"{path}: refused at line") and "expand to more than 100,000 values" in message
+    start = time.perf_counter()
+    flow = "{" + _laughs(6).removeprefix("train:\n  ").strip().replace("\n  ", ", ") + "}"  # 10**7 values
+    message = error_of(REPO / "recipes" / "digits_gan.yaml", [f"train={flow}"])
+    assert time.perf_counter() - start < 0.5
+    assert message.startswith("--set train=") and "refused" in message
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("a: &a [*a]\n", "recursive structure"),
+    ("a: " + "[" * 100 + "]" * 100 + "\n", "nested more than 64 levels deep"),
+    ("a: &a [x]\nb: [" + ", ".join(["*a"] * 101) + "]\n", "more than 100 YAML aliases"),
+    ("a: &a " + "[" * 40 + "x" + "]" * 40 + "\nb: " + "[" * 30 + "*a" + "]" * 30 + "\n", "aliases nest lists"),
+])
+def test_alias_and_nesting_limits(tmp_path: Path, text: str, fragment: str) -> None:
+    message = error_of(write(tmp_path / "r.yaml", text))
+    assert "refused" in message and fragment in message, message
+
+
+def test_extends_chains_have_a_limit(tmp_path: Path) -> None:
+    for i in range(40):
+        write(tmp_path / f"r{i}.yaml", f"extends: r{i + 1}.yaml\n" if i < 39 else "train: {epochs: 2}\n")
+    assert load_recipe(tmp_path / "r8.yaml").train.epochs == 2  # a chain of 32 recipes
+    assert "more than 32 recipes extend each other" in error_of(tmp_path / "r0.yaml")
+
+
+def test_a_few_aliases_still_work(tmp_path: Path) -> None:
+    recipe = load_recipe(write(tmp_path / "r.yaml", """
+optimizers:
+  generator: &adam {name: adam, learning_rate: 0.001, beta_1: 0.5}
+  discriminator: {<<: *adam, learning_rate: 0.0004}
+"""))
+    assert recipe.optimizers.generator.learning_rate == pytest.approx(1e-3)
+    assert (recipe.optimizers.discriminator.learning_rate, recipe.optimizers.discriminator.beta_1) == (4e-4, 0.5)
+
+
+def test_recipe_files_have_a_size_limit(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text("# padding\n" * (2**20 // 10) + "train: {epochs: 1}\n")
+    message = error_of(path)
+    assert message.startswith(str(path)) and "larger than the limit of 1,048,576 bytes (1 MiB)" in message
+    assert "longer than the limit" in error_of(REPO / "recipes" / "digits_gan.yaml", ["name=" + "x" * 2**21])
 
 
 def test_layer_lists_validate_each_layer(tmp_path: Path) -> None:
@@ -200,6 +264,33 @@ def test_switching_optimizer_drops_inherited_parameters() -> None:
 
 
 @pytest.mark.parametrize("text, fragment", [
+    # found by tests/reliability/test_recipe_fuzz.py: each used to escape as another exception, or to hang
+    ("train: {epochs: .nan}\n", "train.epochs: expected an integer, got nan"),
+    ("train: {epochs: .inf}\n", "train.epochs: expected an integer, got inf"),
+    ("name: 2020-13-45\n", "cannot read '2020-13-45' as timestamp (month must be in 1..12)"),
+    ("sampling: {invert: !!bool maybe}\n", "cannot read 'maybe' as bool"),
+    ("loss: {gradient_penalty: !!float x}\n", "cannot read 'x' as float"),
+    ("{[1]: 2}\n", "a key must be a plain value, not a list or mapping"),
+    ("seed: 0x" + "f" * 5000 + "\n", "integer too large"),
+    ("generator: {architecture: layers, layers: [{type: [1]}]}\n", "generator.layers[0].type: unknown layer type [1]"),
+    ("data: {'a[': 1}\n", "data.'a[': unknown key"),
+    ('"a\\nb": 1\n', "'a\\nb': unknown key"),
+    ("sampling: {grid: " + "1" * 5000 + "x2}\n", "sampling.grid: expected a list of 2"),
+    ("extends: " + "a" * 5000 + "\n", "extends: 'aaaa"),
+    ('data: {source: npz, path: "a\\0b"}\n', "data.path: 'a\\x00b' contains a NUL character"),
+    ("name: " + "a" * 129 + "\n", "is 129 characters long; at most 128 are allowed"),
+    ("a: b\x00c\n", "character U+0000 is not allowed"),
+    # upper bounds: a typo cannot ask the builders for 10**12 units
+    ("train: {batch_size: 1000000000000}\n", "train.batch_size: 1000000000000 is out of range; expected a value "
+                                             "in [1, 65536]"),
+    ("data: {image_size: 5000x5000}\n", "data.image_size[0]: 5000 is out of range; expected a value in [1, 4096]"),
+    ("generator: {widths: [1000000000]}\n", "generator.widths[0]: 1000000000 is out of range"),
+    ("generator: {latent_dim: 65537}\n", "generator.latent_dim: 65537 is out of range; expected a value in [1, "
+                                         "65536]"),
+    ("train: {epochs: 1000001}\n", "train.epochs: 1000001 is out of range; expected a value in [1, 1000000]"),
+    ("sampling: {grid: 101x10}\n", "sampling.grid[0]: 101 is out of range; expected a value in [1, 100]"),
+    ("generator: {architecture: layers, layers: [{type: conv2d, filters: 8, kernel_size: 65}]}\n",
+     "generator.layers[0].kernel_size: 65 is out of range; expected a value in [1, 64]"),
     ("loss: {label_smoothing: .nan}\n", "finite"),
     ("optimizers: {generator: {learning_rate: .inf}}\n", "finite"),
     ("seed: 5000000000\n", "[0, 4294967295]"),

@@ -7,8 +7,9 @@ Layouts understood (``data.path`` points at ROOT):
   sub-folder names;
 - either of those inside ``ROOT/train/`` and ``ROOT/test/``: ``data.split`` picks one.
 
-Images are read in sorted path order, as greyscale ("L") unless any of them is in a colour mode, then
-all as RGB.
+Images are read in sorted path order, as greyscale ("L") unless any of them is in colour, then all as
+RGB; modes are converted and unreadable files (empty, not an image, corrupt, truncated, too large) are
+skipped, as :mod:`gan_cli.data.image_files` describes. The description names what was skipped.
 """
 
 from __future__ import annotations
@@ -16,25 +17,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
+from gan_cli.data.image_files import SkippedFiles, read_images
+from gan_cli.data.image_files import read_image as read_image  # gan_cli.sampling reads its inputs with it
 from gan_cli.data.raw import RawImages
-from gan_cli.data.transforms import resize_image
 from gan_cli.errors import DataError
 from gan_cli.recipe import DataSpec
 
 #: File name endings (lower case) read as images.
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg")
 
-#: Pillow modes that hold no colour; any other mode makes the whole set RGB.
-GREY_MODES: frozenset[str] = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
-
 
 def load(spec: DataSpec) -> RawImages:
     """The ``folder`` source: every image under ``spec.path`` (or its ``train/``/``test/`` folder).
 
     Images of different sizes are resized here to ``spec.image_size`` (they could not be stacked
-    otherwise); images of one size are left for :func:`gan_cli.data.load_images` to resize.
+    otherwise); images of one size are left for :func:`gan_cli.data.load_images` to resize. Unreadable
+    files are skipped; the description ends with how many and the first few names with the reason.
 
     Args:
         spec: the recipe's data section; ``path`` names the folder.
@@ -44,8 +43,8 @@ def load(spec: DataSpec) -> RawImages:
 
     Raises:
         DataError: ``data.path`` is not set or not a folder, no images are found, images sit both at the
-            top level and in class folders, an image cannot be read, or sizes differ and
-            ``data.image_size`` is not set.
+            top level and in class folders, no image of the folder (or of a class sub-folder) can be read,
+            or sizes differ and ``data.image_size`` is not set.
     """
     if spec.path is None:
         raise DataError("data.path: not set; the folder source needs a folder of PNG/JPEG images "
@@ -60,29 +59,26 @@ def load(spec: DataSpec) -> RawImages:
     except OSError as exc:
         raise DataError(f"{exc.filename or root}: cannot list the folder ({exc.strerror or exc}); check its "
                         "permissions") from None
-    headers = [peek_image(path) for path in files]
-    mode = "RGB" if any(m not in GREY_MODES for m, _ in headers) else "L"
-    sizes = {size for _, size in headers}
-    note = ""
-    if len(sizes) == 1:
-        width, height = sizes.pop()
-        target = (height, width)
-    elif spec.image_size is None:
-        (first, (w1, h1)), (other, (w2, h2)) = _two_sizes(files, headers)
-        raise DataError(f"{root}: images have different sizes ({first.name} is {h1}x{w1}, {other.name} is "
-                        f"{h2}x{w2}); set data.image_size: [height, width] to resize them all")
-    else:
-        target = (spec.image_size[0], spec.image_size[1])
-        note = f", {len(sizes)} sizes resized to {target[0]}x{target[1]}"
-    channels = 3 if mode == "RGB" else 1
-    images = np.empty((len(files), target[0], target[1], channels), dtype=np.uint8)
-    for i, path in enumerate(files):
-        images[i] = read_image(path, mode, target)
+    size = None if spec.image_size is None else (int(spec.image_size[0]), int(spec.image_size[1]))
+    read = read_images(files, root, size)
     description = f"folder {root}"
-    if class_names:
+    if labels is not None:
+        _check_every_class_read(root, files, labels, class_names, read.kept, read.skipped)
+        labels = labels[read.kept]
         shown = ", ".join(class_names[:5]) + (", ..." if len(class_names) > 5 else "")
         description += f", class sub-folders {shown}"
-    return RawImages(images=images, labels=labels, description=description + note)
+    return RawImages(images=read.images, labels=labels, description=description + read.resized + read.skipped.note())
+
+
+def _check_every_class_read(root: Path, files: list[Path], labels: np.ndarray, class_names: list[str],
+                            kept: list[int], skipped: SkippedFiles) -> None:
+    """Raise a DataError for a class sub-folder none of whose files could be read (its label would be
+    missing, and the classes after it renumbered)."""
+    read = np.bincount(labels[kept], minlength=len(class_names))
+    if read.all():
+        return
+    empty = int(np.argmin(read))
+    raise skipped.nothing_readable(root / class_names[empty], int(np.sum(labels == empty)))
 
 
 def _split_folder(root: Path, split: str) -> Path:
@@ -132,45 +128,3 @@ def _hidden(path: Path) -> bool:
 def _in_hidden(path: Path, top: Path) -> bool:
     """Whether a folder between ``top`` and ``path`` is hidden (``.ipynb_checkpoints``, ``.git``)."""
     return any(part.startswith(".") for part in path.relative_to(top).parts[:-1])
-
-
-def peek_image(path: Path) -> tuple[str, tuple[int, int]]:
-    """The image's mode and (width, height), from its header only."""
-    try:
-        with Image.open(path) as image:
-            return image.mode, image.size
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise _unreadable(path, exc) from None
-
-
-def read_image(path: Path, mode: str, size: tuple[int, int]) -> np.ndarray:
-    """The image as uint8 (height, width, 1 or 3) in ``mode``, resized to ``size`` = (height, width)."""
-    try:
-        with Image.open(path) as image:
-            converted = resize_image(_to_8_bit(image).convert(mode), size)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise _unreadable(path, exc) from None
-    array = np.asarray(converted, dtype=np.uint8)
-    return array[..., np.newaxis] if array.ndim == 2 else array
-
-
-def _to_8_bit(image: Image.Image) -> Image.Image:
-    """16- and 32-bit integer grey images scaled to 8 bits (Pillow's ``convert("L")`` would clip them)."""
-    if image.mode not in ("I;16", "I;16B", "I;16L", "I"):
-        return image
-    values = np.asarray(image, dtype=np.float64)
-    top = 65535.0 if image.mode.startswith("I;16") or values.max() > 255 else 255.0
-    return Image.fromarray(np.clip(np.rint(values * 255.0 / top), 0, 255).astype(np.uint8), mode="L")
-
-
-def _unreadable(path: Path, exc: BaseException) -> DataError:
-    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return DataError(f"{path}: cannot read the image ({reason}); replace or remove the file")
-
-
-def _two_sizes(files: list[Path], headers: list[tuple[str, tuple[int, int]]]
-               ) -> tuple[tuple[Path, tuple[int, int]], tuple[Path, tuple[int, int]]]:
-    """The first image and the first one whose size differs from it, for the error message."""
-    first_size = headers[0][1]
-    index = next(i for i, (_, size) in enumerate(headers) if size != first_size)
-    return (files[0], first_size), (files[index], headers[index][1])

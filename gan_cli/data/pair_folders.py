@@ -14,7 +14,9 @@ ROOT itself is the training split.
 
 Images are read in sorted name order as greyscale unless any of a domain's images is in colour, then as
 RGB, and brought to one size: ``data.image_size`` when set, else the first image's size (other sizes are
-an error then).
+an error then). Modes are converted and unreadable files skipped as :mod:`gan_cli.data.image_files`
+describes; in paired data a pair goes when either side is unreadable. The description names what was
+skipped.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gan_cli.data.folder import GREY_MODES, is_image_file, peek_image, read_image
-from gan_cli.data.transforms import resize_images
+from gan_cli.data.folder import is_image_file
+from gan_cli.data.image_files import ImageStack, SkippedFiles, UnreadableImage, open_image, read_images
 from gan_cli.errors import DataError
 from gan_cli.recipe import DataSpec
 
@@ -47,30 +49,49 @@ def _images_in(folder: Path) -> list[Path]:
     return files
 
 
-def _read_all(files: list[Path], size: tuple[int, int] | None, halves: bool = False) -> np.ndarray:
-    """uint8 (N, H, W, C) from files; with ``halves`` each file holds two images side by side and the
-    result is (N, H, 2W, C) with both halves brought to ``size``."""
-    headers = [peek_image(path) for path in files]
-    mode = "RGB" if any(m not in GREY_MODES for m, _ in headers) else "L"
-    arrays = []
-    for path, (_, (width, height)) in zip(files, headers):
-        image = read_image(path, mode, (height, width))
-        if halves:
-            if width % 2:
-                raise DataError(f"{path}: width {width} is odd, so it cannot hold A and B side by side; use "
-                                "images twice as wide as high, or A/ and B/ folders")
-            parts = [image[:, : width // 2], image[:, width // 2:]]
-        else:
-            parts = [image]
-        arrays.append(parts)
-    target = size or arrays[0][0].shape[:2]
-    out = []
-    for path, parts in zip(files, arrays):
-        if parts[0].shape[:2] != tuple(target) and size is None:
-            raise DataError(f"{path}: {parts[0].shape[0]}x{parts[0].shape[1]} differs from {files[0].name}'s "
-                            f"{target[0]}x{target[1]}; set data.image_size: [height, width] to resize them all")
-        out.append(np.concatenate([resize_images(p[np.newaxis], tuple(target))[0] for p in parts], axis=1))
-    return np.stack(out)
+def _image_size(spec: DataSpec) -> tuple[int, int] | None:
+    return None if spec.image_size is None else (int(spec.image_size[0]), int(spec.image_size[1]))
+
+
+def _read_a_b(root: Path, names: list[str], size: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray, str]:
+    """``A/<name>`` and ``B/<name>`` for each name, uint8 (N, H, W, C) each, and the skip note; a pair
+    goes when either side is unreadable."""
+    stacks = ImageStack(root / "A", size), ImageStack(root / "B", size)
+    skipped = SkippedFiles(root, unit="pair")
+    for name in names:
+        try:
+            pair = open_image(root / "A" / name), open_image(root / "B" / name)
+        except UnreadableImage as exc:
+            skipped.add(exc.path, exc.reason)
+            continue
+        for side, stack, image in zip("AB", stacks, pair):
+            stack.add(f"{side}/{name}", image)
+    if not len(stacks[0]):
+        raise skipped.nothing_readable(root, len(names))
+    return stacks[0].stack(), stacks[1].stack(), skipped.note()
+
+
+def _read_side_by_side(root: Path, files: list[Path], size: tuple[int, int] | None
+                       ) -> tuple[np.ndarray, np.ndarray, str]:
+    """The left (A) and right (B) halves of each file, uint8 (N, H, W, C) each, and the skip note."""
+    stacks = ImageStack(root, size), ImageStack(root, size)
+    skipped = SkippedFiles(root, unit="pair")
+    for path in files:
+        try:
+            image = open_image(path)
+        except UnreadableImage as exc:
+            skipped.add(path, exc.reason)
+            continue
+        width, height = image.size
+        if width % 2:
+            raise DataError(f"{path}: width {width} is odd, so it cannot hold A and B side by side; use "
+                            "images twice as wide as high, or A/ and B/ folders")
+        half = width // 2
+        stacks[0].add(f"{path.name} (A half)", image.crop((0, 0, half, height)))
+        stacks[1].add(f"{path.name} (B half)", image.crop((half, 0, width, height)))
+    if not len(stacks[0]):
+        raise skipped.nothing_readable(root, len(files))
+    return stacks[0].stack(), stacks[1].stack(), skipped.note()
 
 
 def _split(root: Path, split: str, names: tuple[str, ...]) -> Path:
@@ -91,11 +112,11 @@ def load_paired(spec: DataSpec) -> tuple[np.ndarray, np.ndarray, str]:
     """The (A, B) pairs of a ``paired_folder``, uint8 (N, H, W, C) each, and a description.
 
     Raises:
-        DataError: missing folder, no images, names that do not match between A/ and B/, odd widths, or
-            different sizes without ``data.image_size``.
+        DataError: missing folder, no images, names that do not match between A/ and B/, no readable pair,
+            odd widths, or different sizes without ``data.image_size``.
     """
     root = _split(_root(spec), spec.split, ("train", "test", "val"))
-    size = tuple(spec.image_size) if spec.image_size is not None else None
+    size = _image_size(spec)
     if (root / "A").is_dir() and (root / "B").is_dir():
         files_a, files_b = _images_in(root / "A"), _images_in(root / "B")
         names_a, names_b = {p.name for p in files_a}, {p.name for p in files_b}
@@ -103,27 +124,26 @@ def load_paired(spec: DataSpec) -> tuple[np.ndarray, np.ndarray, str]:
             lonely = sorted(names_a ^ names_b)
             raise DataError(f"{root}: {len(lonely)} file names are in only one of A/ and B/ (e.g. {lonely[0]}); "
                             "paired folders need the same names in both")
-        a = _read_all(files_a, size)  # type: ignore[arg-type]
-        b = _read_all(files_b, size)  # type: ignore[arg-type]
-        return a, b, f"paired_folder {root} (A/ and B/)"
-    both = _read_all(_images_in(root), size, halves=True)  # type: ignore[arg-type]
-    width = both.shape[2] // 2
-    return both[:, :, :width], both[:, :, width:], f"paired_folder {root} (A|B side by side)"
+        a, b, skipped = _read_a_b(root, sorted(names_a), size)
+        return a, b, f"paired_folder {root} (A/ and B/){skipped}"
+    a, b, skipped = _read_side_by_side(root, _images_in(root), size)
+    return a, b, f"paired_folder {root} (A|B side by side){skipped}"
 
 
 def load_unpaired(spec: DataSpec) -> tuple[np.ndarray, np.ndarray, str]:
     """The A and B images of an ``unpaired_folder`` (``trainA``/``trainB`` or ``testA``/``testB``).
 
     Raises:
-        DataError: a missing domain folder, no images, or different sizes without ``data.image_size``.
+        DataError: a missing domain folder, no images or no readable image in one, or different sizes
+            without ``data.image_size``.
     """
     root = _root(spec)
-    size = tuple(spec.image_size) if spec.image_size is not None else None
+    skipped = SkippedFiles(root)
     domains = []
     for side in ("A", "B"):
         folder = root / f"{spec.split}{side}"
         if not folder.is_dir():
             raise DataError(f"{root}: no {spec.split}{side}/ folder; unpaired data needs trainA/, trainB/ "
                             "(and testA/, testB/ for evaluation)")
-        domains.append(_read_all(_images_in(folder), size))  # type: ignore[arg-type]
-    return domains[0], domains[1], f"unpaired_folder {root} ({spec.split}A/, {spec.split}B/)"
+        domains.append(read_images(_images_in(folder), folder, _image_size(spec), skipped).images)
+    return domains[0], domains[1], f"unpaired_folder {root} ({spec.split}A/, {spec.split}B/){skipped.note()}"

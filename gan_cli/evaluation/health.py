@@ -41,6 +41,18 @@ class HealthMonitor:
         self.longest_saturation = 0
         self.was_diverse = False
 
+    def state(self) -> dict[str, int | bool]:
+        """What the monitor has counted so far (saved with each checkpoint, so a resume warns exactly as a
+        straight run would)."""
+        return {"saturated_steps": self.saturated_steps, "longest_saturation": self.longest_saturation,
+                "was_diverse": self.was_diverse}
+
+    def load_state(self, state: dict[str, int | bool]) -> None:
+        """Continue from :meth:`state`'s counts."""
+        self.saturated_steps = int(state.get("saturated_steps", 0))
+        self.longest_saturation = int(state.get("longest_saturation", 0))
+        self.was_diverse = bool(state.get("was_diverse", False))
+
     def observe_step(self, d_real: float, d_fake: float) -> None:
         """Count consecutive saturated steps (only for losses whose D scores are probabilities)."""
         if self.scores_are_probabilities and d_real > 0.9 * self.real_target and d_fake < SATURATED_FAKE_SCORE:

@@ -182,7 +182,7 @@ def evaluate_samples(path: Path, spec: DataSpec, *, n_real: int, seed: int, spli
         GanError: the file is missing, has no ``x``, or ``x`` is not uint8 NHWC images.
     """
     try:
-        with np.load(path) as archive:
+        with np.load(path, allow_pickle=False) as archive:
             if "x" not in archive.files:
                 raise GanError(f"{path}: no array 'x' (found {', '.join(archive.files) or 'none'}); save the "
                                "images as np.savez(path, x=uint8 array (N, H, W, C))")

@@ -83,6 +83,10 @@ class CycleGanModels:
                 "g_loss": float(result["loss"]), "g_adv": _sum(result, "score_loss"),
                 "cycle": _sum(result, "cycle_loss"), "identity": _sum(result, "identity_loss")}
 
+    def optimizers(self) -> dict[str, list[keras.optimizers.Optimizer]]:
+        """The optimizers by the recipe's ``optimizers`` key whose learning rate they take."""
+        return {"generator": [self.g_optimizer], "discriminator": [self.critic_b.optimizer, self.critic_a.optimizer]}
+
     def checkpoint_state(self) -> dict[str, list[Any]]:
         """Both generators and discriminators, all three optimizers, and both image pools."""
         return {"generator": list(self.generator.variables), "inverse": list(self.inverse.variables),

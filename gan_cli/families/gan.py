@@ -245,6 +245,10 @@ class GanModels:
                 totals[key] += value / len(reals)
         return {**totals, **self.update_generator(noise_g, g_labels)}
 
+    def optimizers(self) -> dict[str, list[keras.optimizers.Optimizer]]:
+        """The optimizers by the recipe's ``optimizers`` key whose learning rate they take."""
+        return {"generator": [self.g_optimizer], "discriminator": [self.d_optimizer]}
+
     def checkpoint_state(self) -> dict[str, list[Any]]:
         """Everything an exact resume needs from the models: weights, BN statistics, spectral-norm
         vectors, dropout RNG state (``model.variables`` includes SeedGenerator states; ``weights`` does

@@ -71,6 +71,10 @@ class Pix2PixModels:
             values["fm"] = _sum(result, "_fm_loss")
         return values
 
+    def optimizers(self) -> dict[str, list[keras.optimizers.Optimizer]]:
+        """The optimizers by the recipe's ``optimizers`` key whose learning rate they take."""
+        return {"generator": [self.g_optimizer], "discriminator": [self.critic.optimizer]}
+
     def checkpoint_state(self) -> dict[str, list[Any]]:
         """Weights, normalization statistics, dropout RNG state and both optimizers' slots and counters."""
         return {"generator": list(self.generator.variables),

@@ -1,0 +1,170 @@
+"""Runs a user can kill and resume: kill -9 at random moments, SIGINT/SIGTERM, a full disk, divergence rollback,
+and exact resume, through real ``gan train`` processes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import TINY_RECIPE
+
+from gan_cli.checkpoints import committed_checkpoints, verify_checkpoint
+
+#: The tiny digits GAN of conftest, long enough (40 epochs of 8 steps, a checkpoint per epoch) to be killed.
+LONG = ["--set", "train.epochs=40", "--set", "sampling.every_epochs=10"]
+
+
+def gan(*args: object, **kwargs: object) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "gan_cli", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, **kwargs)  # type: ignore[call-overload]
+
+
+def finish(*args: object) -> str:
+    process = gan(*args)
+    output, _ = process.communicate(timeout=600)
+    assert process.returncode == 0, output
+    return output
+
+
+def weights(run: Path) -> dict[str, np.ndarray]:
+    """Every tensor of the run's newest checkpoint (by its manifest)."""
+    prefix = committed_checkpoints(run / "checkpoints")[0][1]
+    reader = tf.train.load_checkpoint(str(prefix))
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
+            if not name.startswith(("_CHECKPOINTABLE", "save_counter"))}
+
+
+def assert_same_training(a: Path, b: Path) -> None:
+    wa, wb = weights(a), weights(b)
+    assert wa.keys() == wb.keys()
+    for name in wa:
+        np.testing.assert_allclose(wa[name], wb[name], rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny recipe trained without interruption: what every interrupted run must end up equal to."""
+    folder = tmp_path_factory.mktemp("straight")
+    (folder / "tiny.yaml").write_text(TINY_RECIPE)
+    finish("train", folder / "tiny.yaml", "--out", folder / "run", "--no-progress", *LONG)
+    return folder / "run"
+
+
+def wait_for(path: Path, process: subprocess.Popen[str], timeout: float = 120) -> None:
+    """Wait until ``path`` exists (the process got that far)."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, process.communicate()[0]
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+def wait_for_write(path: Path, since: float, process: subprocess.Popen[str], timeout: float = 120) -> None:
+    """Wait until ``path`` was written after ``since`` (the process got that far)."""
+    deadline = time.monotonic() + timeout
+    while not (path.exists() and path.stat().st_mtime >= since):
+        if process.poll() is not None:
+            return
+        assert time.monotonic() < deadline, f"{path} never written"
+        time.sleep(0.05)
+
+
+def test_kill_9_at_random_moments_then_resume_ends_exactly_as_a_straight_run(
+        straight: Path, tmp_path: Path, record_property: pytest.RecordProperty) -> None:
+    """Kill a real ``gan train`` with SIGKILL at random moments (start-up, steps, checkpoint writes), resume
+    each time; after every kill the committed checkpoints are intact; the finished run equals the straight one."""
+    recipe, run = tmp_path / "tiny.yaml", tmp_path / "run"
+    recipe.write_text(TINY_RECIPE)
+    rng = random.Random(7)
+    kills, progressed, torn = 0, 0, 0
+    last_step = -1
+    for _ in range(12):
+        started = run.joinpath("recipe.yaml").is_file()
+        launched = time.time()
+        process = gan(*(["train", run, "--resume"] if started else ["train", recipe, "--out", run]),
+                      "--no-progress", *LONG)
+        if rng.random() < 0.8:  # else kill it during start-up
+            wait_for_write(run / "recipe.yaml", launched, process)  # written once restored, before the steps
+        time.sleep(rng.uniform(0.0, 2.0))
+        if process.poll() is not None:
+            break  # finished before the kill
+        process.kill()
+        process.communicate()
+        kills += 1
+        checkpoints = run / "checkpoints"
+        committed = committed_checkpoints(checkpoints) if checkpoints.is_dir() else []
+        for _step, prefix, manifest in committed:
+            assert verify_checkpoint(prefix, manifest) is None
+        torn += any(not Path(f"{index.with_suffix('')}.manifest.json").exists()
+                    for index in checkpoints.glob("ckpt-*.index")) if checkpoints.is_dir() else 0
+        torn += any(p.name.startswith(".") for p in run.rglob("*.tmp")) if run.is_dir() else 0
+        step = committed[0][0] if committed else -1
+        progressed += step > last_step
+        last_step = max(last_step, step)
+    finish("train", run, "--resume", "--no-progress") if run.joinpath("recipe.yaml").is_file() else \
+        finish("train", recipe, "--out", run, "--no-progress", *LONG)
+    record_property("kills", kills)
+    print(f"kill -9: {kills} kills, {progressed} with new progress, {torn} left a torn write behind")
+    assert kills >= 8 and progressed >= 3
+    assert_same_training(run, straight)
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["finished"] and summary["steps"] == 320
+    with (run / "metrics.csv").open() as handle:
+        steps = [int(row["step"]) for row in csv.DictReader(handle)]
+    assert steps == sorted(steps) and steps[-1] == 320
+
+
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_saves_a_checkpoint_at_the_current_step_and_resume_is_exact(
+        straight: Path, tmp_path: Path, number: int) -> None:
+    recipe, run = tmp_path / "tiny.yaml", tmp_path / "run"
+    recipe.write_text(TINY_RECIPE)
+    process = gan("train", recipe, "--out", run, "--no-progress", *LONG)
+    wait_for(run / "checkpoints" / "ckpt-16.manifest.json", process)
+    process.send_signal(number)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 128 + number, output
+    name = signal.Signals(number).name
+    line = [text for text in output.splitlines() if text.startswith("Error:")]
+    assert len(line) == 1 and f"stopped by {name} at step" in line[0] and "--resume" in line[0], output
+    assert "Traceback" not in output
+    step = int(line[0].split(" at step ")[1].split()[0])
+    assert 16 <= step < 320
+    assert committed_checkpoints(run / "checkpoints")[0][0] == step  # saved at the step reached
+    finish("train", run, "--resume", "--no-progress")
+    assert_same_training(run, straight)
+
+
+def _limit_file_size(limit: int) -> None:
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def test_a_full_disk_is_one_clear_line_and_the_previous_checkpoint_survives(tmp_path: Path) -> None:
+    recipe, run = tmp_path / "tiny.yaml", tmp_path / "run"
+    recipe.write_text(TINY_RECIPE)
+    finish("train", recipe, "--out", run, "--no-progress", "--set", "train.epochs=1")
+    before = {p.name: p.read_bytes() for p in (run / "checkpoints").iterdir()}
+    data_size = (run / "checkpoints" / "ckpt-8.data-00000-of-00001").stat().st_size
+    process = gan("train", run, "--resume", "--no-progress", "--set", "train.epochs=3",
+                  preexec_fn=lambda: _limit_file_size(data_size // 2))
+    output, _ = process.communicate(timeout=300)
+    assert process.returncode == 1, output
+    errors = [text for text in output.splitlines() if text.startswith("Error:")]
+    assert len(errors) == 1 and "cannot write" in errors[0] and "ckpt-8 is intact" in errors[0], output
+    assert "Traceback" not in output
+    for name, data in before.items():
+        if name != "checkpoint":
+            assert (run / "checkpoints" / name).read_bytes() == data, name
+    finish("train", run, "--resume", "--no-progress", "--set", "train.epochs=3")
+    assert json.loads((run / "summary.json").read_text())["steps"] == 24
