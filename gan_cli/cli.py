@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from gan_cli import __version__
+from gan_cli.console import library_echo, progress_bars, say
 from gan_cli.errors import GanError
 
 
@@ -26,8 +27,11 @@ def _quiet_tensorflow() -> None:
     error when it cannot fuse a BiasAdd + LeakyReLU gradient (the U-Net and PatchGAN have that pattern) and
     then simply runs the graph unfused; failures that matter reach Python as exceptions.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if "tensorflow" in sys.modules or click.get_current_context().find_root().params.get("debug"):
+    from gan_cli.console import VERBOSE, verbosity
+
+    root = click.get_current_context().find_root().params
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1" if verbosity() == VERBOSE else "3")
+    if "tensorflow" in sys.modules or root.get("debug") or verbosity() == VERBOSE:
         return
     sys.stderr.flush()
     saved = os.dup(2)
@@ -51,10 +55,10 @@ def _handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except GanError as exc:
             if debug:
                 raise
-            click.echo(f"Error: {exc}", err=True)
+            say(f"Error: {exc}", err=True)
             sys.exit(getattr(exc, "exit_code", 1))
         except KeyboardInterrupt:
-            click.echo("Error: interrupted", err=True)
+            say("Error: interrupted", err=True)
             sys.exit(130)
         except click.exceptions.Exit:
             raise
@@ -64,8 +68,8 @@ def _handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             if debug:
                 raise
             first = str(exc).splitlines()[0] if str(exc) else ""
-            click.echo(f"Error: {type(exc).__name__}: {first[:300]} (run with gan --debug ... for the "
-                       "traceback)", err=True)
+            say(f"Error: {type(exc).__name__}: {first[:300]} (run with gan --debug ... for the traceback)",
+                err=True)
             sys.exit(1)
 
     return wrapper
@@ -83,14 +87,21 @@ def _parse_grid(_ctx: click.Context, _param: click.Parameter, value: str | None)
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gan")
 @click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
-def cli(debug: bool) -> None:
+@click.option("-q", "--quiet", is_flag=True, help="Print only results, warnings and errors (no progress bars).")
+@click.option("-v", "--verbose", is_flag=True, help="Print more: TensorFlow's warnings, model sizes before training.")
+def cli(debug: bool, quiet: bool, verbose: bool) -> None:
     """Train Generative Adversarial Networks with Keras 3 from YAML recipes.
+
+    Exit codes: 0 success, 1 failure (one line on stderr says why), 2 usage error, 130/143 interrupted by
+    SIGINT/SIGTERM (after saving a checkpoint). NO_COLOR=1 turns colour off.
 
     \b
     Examples:
       gan train recipes/digits_gan.yaml --out runs/digits
       gan sample runs/digits --n 64 --out digits.png
     """
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose contradict each other; give one")
 
 
 @cli.command()
@@ -104,12 +115,15 @@ def cli(debug: bool) -> None:
               help="Continue the run in TARGET (a run directory) or --out from its latest checkpoint.")
 @click.option("--allow-changes", "allow_changes", multiple=True, metavar="KEY[,KEY...]",
               help="With --resume: let --set (or the recipe) change these keys or sections of the run's recipe "
-                   "beyond train.epochs/steps, sampling, checkpoints, eval and health; recorded in changes.json.")
+                   "beyond train.epochs/steps, sampling, checkpoints, eval, health and logs; recorded in changes.json.")
 @click.option("--dry-run", is_flag=True, help="Print the resolved recipe and the models' sizes, then exit.")
+@click.option("--smoke", is_flag=True,
+              help="A few steps on a slice of the data into --out (default: a temporary directory), then check the "
+                   "run directory is complete; exit 0 when it is (for CI).")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: only on a terminal).")
 @_handle_errors
 def train(target: Path, out: Path | None, overrides: tuple[str, ...], seed: int | None, resume: bool,
-          allow_changes: tuple[str, ...], dry_run: bool, progress: bool | None) -> None:
+          allow_changes: tuple[str, ...], dry_run: bool, smoke: bool, progress: bool | None) -> None:
     """Train the GAN a recipe describes and write a run directory.
 
     \b
@@ -120,10 +134,20 @@ def train(target: Path, out: Path | None, overrides: tuple[str, ...], seed: int 
       gan train runs/digits --resume --set train.epochs=400
       gan train runs/digits --resume --set optimizers.generator.learning_rate=1e-4 \\
           --allow-changes optimizers.generator.learning_rate
+      gan train recipes/pix2pix_digits.yaml --smoke      # CI: 4 steps, then check the run directory
     """
     from gan_cli.plan import plan_training
     from gan_cli.recipe import dump_recipe
 
+    if smoke and resume:
+        raise click.UsageError("--smoke starts a new run; it does not combine with --resume")
+    if smoke and not dry_run:
+        _smoke(target, out, overrides, seed, progress)
+        return
+    if smoke:
+        from gan_cli.smoke import SMOKE_OVERRIDES
+
+        overrides = (*SMOKE_OVERRIDES, *overrides)
     plan = plan_training(target, out=out, overrides=overrides, seed=seed, resume=resume,
                          allow_changes=allow_changes)
     if dry_run:
@@ -136,10 +160,29 @@ def train(target: Path, out: Path | None, overrides: tuple[str, ...], seed: int 
             click.echo(f"# {line}")
         return
     _quiet_tensorflow()
+    from gan_cli.console import VERBOSE, verbosity
     from gan_cli.trainer import train as run_training
 
-    click.echo(f"training {plan.recipe.name} into {plan.run.root}")
-    run_training(plan, echo=click.echo, progress=progress)
+    echo = library_echo()
+    echo(f"training {plan.recipe.name} into {plan.run.root}")
+    if verbosity() == VERBOSE and plan.recipe.train.distribute == "none":  # a strategy is made once per process
+        from gan_cli.trainer import describe
+
+        for line in describe(plan.recipe)[1:]:  # training prints the data line itself
+            echo(line)
+    run_training(plan, echo=echo, progress=progress_bars(progress))
+
+
+def _smoke(target: Path, out: Path | None, overrides: tuple[str, ...], seed: int | None, progress: bool | None) -> None:
+    _quiet_tensorflow()
+    from gan_cli.smoke import smoke_train
+
+    echo = library_echo()
+    result = smoke_train(target, out=out, overrides=overrides, seed=seed, echo=echo, progress=progress_bars(progress))
+    for line in result.checks:
+        echo(f"ok  {line}")
+    where = f"run directory {result.run}" if result.run else "temporary run directory removed"
+    echo(f"done: smoke run of {result.recipe} passed {len(result.checks)} checks; {where}")
 
 
 @cli.command()
@@ -234,10 +277,13 @@ def evaluate(targets: tuple[Path, ...], count: int, seed: int, against: str, as_
         _compare(targets, force)
         return
     _quiet_tensorflow()
+    from gan_cli.console import QUIET, verbosity
     from gan_cli.evaluation import report
     from gan_cli.evaluation.evaluator import load_or_build_evaluator
 
-    status = functools.partial(click.echo, err=True)  # progress notes; stdout stays the result (e.g. --json)
+    progress = progress_bars(progress)
+    # progress notes go to stderr (stdout stays the result, e.g. --json); --quiet drops them
+    status = functools.partial(say, err=True) if verbosity() != QUIET else (lambda line: None)
     if build:
         if spec is None:
             raise click.UsageError("--build-evaluator needs --source")
@@ -278,8 +324,165 @@ def _compare(targets: tuple[Path, ...], force: bool) -> None:
         raise GanError("results were measured differently: " + "; ".join(problems)
                        + "; re-run gan eval with the same --n/--against, or pass --force")
     if problems:
-        click.echo("WARNING: not comparable: " + "; ".join(problems), err=True)
+        say("WARNING: not comparable: " + "; ".join(problems), err=True)
     click.echo(format_comparison([t.name or str(t) for t in targets], results))
+
+
+@cli.command()
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print everything as JSON instead of lines.")
+@_handle_errors
+def info(target: Path, as_json: bool) -> None:
+    """Say what TARGET is and what it holds: a run directory (recipe, steps trained, latest and best checkpoints,
+    evaluation, health warnings), a .keras model, a recipe or an eval .json.
+
+    \b
+    Examples:
+      gan info runs/digits
+      gan info runs/digits --json
+      gan info runs/digits/generator.keras
+      gan info recipes/dcgan_digits.yaml
+    """
+    from gan_cli.run_info import describe_path, format_info
+
+    _quiet_tensorflow()  # checkpoints and models are read with TensorFlow's and Keras' own code
+    facts = describe_path(target)
+    click.echo(json.dumps(facts, indent=2) if as_json else format_info(facts))
+
+
+@cli.command()
+@click.argument("runs", nargs=-1, required=True, metavar="RUN_DIR...", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path),
+              help="The HTML file to write (default: RUN/report.html for one run, ./report.html for several).")
+@_handle_errors
+def report(runs: tuple[Path, ...], out: Path | None) -> None:
+    """Write one self-contained HTML page about a run (recipe, summary, sample grids over time, loss curves,
+    evaluation, best checkpoint, health warnings), or comparing several runs side by side. Images are embedded;
+    the page opens offline in any browser.
+
+    \b
+    Examples:
+      gan report runs/digits                       # writes runs/digits/report.html
+      gan report runs/digits runs/digits-b32       # comparison, writes ./report.html
+      gan report runs/* --out all_runs.html
+    """
+    from gan_cli.run_report import write_report
+
+    click.echo(f"wrote {write_report(runs, out)}")
+
+
+@cli.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), help="The GIF to write (default: RUN/progress.gif).")
+@click.option("--fps", type=click.FloatRange(0.1, 50), default=4.0, show_default=True,
+              help="Frames per second (the last frame stays 2 s).")
+@_handle_errors
+def animate(run: Path, out: Path | None, fps: float) -> None:
+    """Turn a run's sample grids into an animated GIF, one captioned frame per grid in training order.
+
+    \b
+    Examples:
+      gan animate runs/digits                      # writes runs/digits/progress.gif
+      gan animate runs/digits --out digits.gif --fps 2
+    """
+    from gan_cli.progress_gif import animate_run
+
+    if out is not None and out.suffix.lower() != ".gif":
+        raise click.BadParameter(f"{out}: give a file name ending in .gif", param_hint="--out")
+    written, frames = animate_run(run, out, fps)
+    click.echo(f"wrote {written} ({frames} frames)")
+
+
+@cli.group()
+def recipes() -> None:
+    """The shipped recipes, and tools for sharing your own: list, show, new, validate.
+
+    A shipped recipe's NAME works wherever a recipe file does (gan train NAME, extends: NAME).
+
+    \b
+    Examples:
+      gan recipes list
+      gan recipes show digits_gan
+      gan recipes new my_gan --from digits_gan      # writes ./my_gan.yaml to edit
+      gan recipes validate shared-recipes/*.yaml    # exit 1 if any is invalid (CI)
+    """
+
+
+@recipes.command(name="list")
+@_handle_errors
+def recipes_list() -> None:
+    """List the shipped recipes, one line each with its description.
+
+    \b
+    Examples:
+      gan recipes list
+    """
+    from gan_cli.recipe_catalog import list_shipped
+
+    shipped = list_shipped()
+    width = max(len(entry.name) for entry in shipped)
+    for entry in shipped:
+        click.echo(f"{entry.name:<{width}}  {entry.description}")
+
+
+@recipes.command(name="show")
+@click.argument("name")
+@_handle_errors
+def recipes_show(name: str) -> None:
+    """Print a recipe as written, then resolved (extends merged, every default filled in).
+
+    NAME is a shipped recipe's name or a recipe file. The output is two YAML documents separated by ---.
+
+    \b
+    Examples:
+      gan recipes show digits_gan
+      gan recipes show my_gan.yaml
+    """
+    from gan_cli.recipe_catalog import show_recipe
+
+    click.echo(show_recipe(name), nl=False)
+
+
+@recipes.command(name="new")
+@click.argument("name")
+@click.option("--from", "source", required=True, metavar="RECIPE",
+              help="The shipped recipe (or a recipe file) to start from.")
+@click.option("--force", is_flag=True, help="Overwrite ./NAME.yaml if it exists.")
+@_handle_errors
+def recipes_new(name: str, source: str, force: bool) -> None:
+    """Copy a recipe to ./NAME.yaml, with name: NAME, to edit and share.
+
+    \b
+    Examples:
+      gan recipes new my_gan --from digits_gan
+      gan recipes new my_gan --from digits_gan --force
+    """
+    from gan_cli.recipe_catalog import new_recipe
+
+    path = new_recipe(name, source, force=force)
+    click.echo(f"wrote {path} (from {source}); train it with: gan train {path}")
+
+
+@recipes.command(name="validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_handle_errors
+def recipes_validate(files: tuple[Path, ...]) -> None:
+    """Load and fully validate recipe files (a folder: its .yaml files); exit 1 if any is invalid.
+
+    Prints "ok FILE" or "FILE: the problem" per file.
+
+    \b
+    Examples:
+      gan recipes validate my_gan.yaml
+      gan recipes validate shared-recipes/
+    """
+    from gan_cli.recipe_catalog import validate_files
+
+    results = validate_files(files)
+    for path, problem in results:
+        click.echo(f"ok {path}" if problem is None else problem)
+    if any(problem is not None for _, problem in results):
+        sys.exit(1)
 
 
 def main() -> None:

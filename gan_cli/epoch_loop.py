@@ -16,6 +16,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -29,8 +30,10 @@ from gan_cli.files import write_atomic
 from gan_cli.optimizers import set_learning_rates
 from gan_cli.plan import TrainingPlan
 from gan_cli.plots import plot_loss_curves
+from gan_cli.progress_gif import update_progress_gif
 from gan_cli.recipe import Recipe, dump_recipe
 from gan_cli.run_dir import METRIC_COLUMNS, RunDir, read_metrics, write_json, write_metrics
+from gan_cli.tensorboard_log import TensorBoardLog
 
 #: Steps at the start of an invocation left out of ``ms_per_step`` (tracing, warm caches).
 WARMUP_STEPS = 10
@@ -127,6 +130,9 @@ class EpochLoop:
     #: divergence rollbacks so far, and the learning-rate factor they left (both saved with each checkpoint)
     rollbacks = 0
     lr_scale = 1.0
+    #: TensorBoard events of the rows and grids as they are written (records nothing before :meth:`go` opens it,
+    #: on non-chiefs, or with ``logs.tensorboard: false``)
+    board = TensorBoardLog(None)
 
     def go(self, step: int, metric_rows: list[dict[str, Any]], seconds_before: float,
            loop_state: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -148,6 +154,7 @@ class EpochLoop:
         self._set_learning_rates()
         every = self.recipe
         previous_handlers = self._catch_stop_signals()
+        self.board = TensorBoardLog(self.run.tensorboard if self.chief and self.recipe.logs.tensorboard else None)
         try:
             while step < self.total:
                 epoch = step // self.per_epoch
@@ -167,6 +174,7 @@ class EpochLoop:
                 metric_rows.append(row)
                 if self.chief:
                     write_metrics(self.run.metrics, metric_rows, self.columns)
+                self.board.log_row(row)
                 self.echo(self._line(row))
                 for symptom in filter(None, str(row.get("health", "")).split("; ")):
                     self.echo(f"warning: epoch {number}: {symptom}")
@@ -177,7 +185,7 @@ class EpochLoop:
                                                **self._eval_protocol()})
                 wrote_grid = self.chief and _due(every.sampling.every_epochs, *end, first=True)
                 if wrote_grid:
-                    self._write_grid(step)
+                    self.board.log_grid(self._write_grid(step), step)
                 if _due(every.checkpoints.every_epochs, *end):
                     # every worker saves (non-chiefs to a scratch folder)
                     last_saved = self.store.save(step, self._loop_state())
@@ -194,12 +202,15 @@ class EpochLoop:
             raise WriteError(f"{exc}; {kept}; free disk space or fix permissions, then continue with: "
                              f"gan train {self.run.root} --resume") from None
         finally:
+            self.board.close()
             for number, handler in previous_handlers.items():
                 signal.signal(number, handler)
         elapsed = seconds_before + time.perf_counter() - started
         summary = self._summary(step, elapsed, metric_rows)
         if self.chief:
             write_json(self.run.summary, summary)
+            if self.recipe.logs.progress_gif:
+                update_progress_gif(self.run, self.per_epoch)
         speed = f" ({summary['ms_per_step']:.1f} ms/step)" if summary["ms_per_step"] is not None else ""
         self.echo(f"done: {step} steps in {elapsed:.1f} s{speed}; run directory {self.run.root}")
         return summary
@@ -250,7 +261,9 @@ class EpochLoop:
         """Columns measured after the epoch's steps (``fd`` when ``evaluate_now``; ``health`` warnings)."""
         raise NotImplementedError
 
-    def _write_grid(self, step: int) -> None:
+    def _write_grid(self, step: int) -> Path:
+        """Write the sample grid of ``step`` (``RUN/samples/epoch_NNNN.png``, or ``step_NNNNNNN.png`` inside an
+        epoch) and return its path."""
         raise NotImplementedError
 
     def _line(self, row: dict[str, Any]) -> str:
@@ -340,6 +353,7 @@ class EpochLoop:
                 write_metrics(self.run.metrics, metric_rows, self.columns)
         saved = last_saved
         if row["steps_in_row"] > 0 and self._divergence(row) is None:
+            self.board.log_row(row)
             saved = self.store.save(step, self._loop_state())
             if self.chief:
                 self._export(step)

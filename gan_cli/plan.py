@@ -16,6 +16,7 @@ from typing import Any
 from gan_cli.errors import RecipeError, RunDirError
 from gan_cli.recipe import RESUMABLE_KEYS, Recipe, changed_keys, load_recipe, recipe_values
 from gan_cli.run_dir import RunDir, default_run_root, new_run, open_run
+from gan_cli.shipped_recipes import recipe_path
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,8 @@ def plan_training(target: str | Path, *, out: str | Path | None = None, override
 
     TARGET is a recipe file, or with ``--resume`` a run directory (or the recipe that made it, with
     ``--out RUN``). On resume the run's own ``recipe.yaml`` is the base; ``--set`` may change
-    ``train.epochs``, ``train.steps``, ``sampling.*``, ``checkpoints.*``, ``eval.*`` and ``health.*``, and
-    other keys only when ``allow_changes`` names them (a dotted key, or a section such as
+    ``train.epochs``, ``train.steps``, ``sampling.*``, ``checkpoints.*``, ``eval.*``, ``health.*`` and
+    ``logs.*``, and other keys only when ``allow_changes`` names them (a dotted key, or a section such as
     ``optimizers.generator``). Every change is returned in the plan for the run's ``changes.json``.
 
     Raises:
@@ -51,7 +52,7 @@ def plan_training(target: str | Path, *, out: str | Path | None = None, override
         if target.is_dir():
             raise RecipeError(f"{target}: is a directory; give a recipe .yaml, or add --resume to "
                               "continue that run")
-        recipe = _absolute_data_path(load_recipe(target, all_overrides))
+        recipe = _absolute_data_path(load_recipe(recipe_path(target), all_overrides))  # a file or a shipped name
         root = Path(out) if out is not None else default_run_root(recipe.name or "run")
         if recipe.train.distribute == "multi_worker" and not chief_process():
             return TrainingPlan(recipe, RunDir(root), resume=False)  # the chief checks and writes the directory
@@ -90,7 +91,7 @@ def _check_resumable(run: RunDir, old: Recipe, new: Recipe, why: str,
         RecipeError: a key outside RESUMABLE_KEYS changes and ``allowed`` does not name it (or its section), or
             ``allowed`` names a key that does not change.
     """
-    keys = [k for k in changed_keys(old, new) if k != "name"]
+    keys = [k for k in changed_keys(old, new) if k not in ("name", "description")]  # labels, not training
 
     def listed(key: str) -> bool:
         return any(key == a or key.startswith(f"{a}.") for a in allowed)
@@ -98,9 +99,9 @@ def _check_resumable(run: RunDir, old: Recipe, new: Recipe, why: str,
     fixed = [k for k in keys if not k.startswith(RESUMABLE_KEYS) and k not in RESUMABLE_KEYS and not listed(k)]
     if fixed:
         raise RecipeError(f"{run.recipe}: {', '.join(fixed)}: {why}; a resumed run may change only "
-                          "train.epochs, train.steps, sampling.*, checkpoints.*, eval.* and health.*; to change the "
-                          f"rest of this run add --allow-changes {','.join(fixed)} (recorded in changes.json), or "
-                          "start a new run with another --out")
+                          "train.epochs, train.steps, sampling.*, checkpoints.*, eval.*, health.* and logs.*; to "
+                          f"change the rest of this run add --allow-changes {','.join(fixed)} (recorded in "
+                          "changes.json), or start a new run with another --out")
     unused = [a for a in allowed if not any(k == a or k.startswith(f"{a}.") for k in keys)]
     if unused:
         raise RecipeError(f"--allow-changes {','.join(unused)}: the resumed recipe does not change "

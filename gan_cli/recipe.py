@@ -24,7 +24,9 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 
+from gan_cli import shipped_recipes
 from gan_cli.errors import RecipeError
+from gan_cli.shipped_recipes import MAX_NAME_LENGTH
 
 DataSource = Literal["digits", "mnist", "fashion_mnist", "cifar10", "npz", "idx", "folder", "paired_folder",
                      "unpaired_folder"]
@@ -49,7 +51,7 @@ MAX_UNITS = 2**26  # one dense layer's units or one reshape dimension (an MLP's 
 MAX_KERNEL = 64  # kernel sizes, strides, up-sampling factors
 MAX_EPOCHS = 1_000_000
 MAX_STEPS = 10**9
-MAX_NAME_LENGTH = 128  # a run name names a directory; file names have at most 255 bytes
+MAX_DESCRIPTION_LENGTH = 300  # one line of `gan recipes list`
 
 
 def _range(default: Any, low: float | None = None, high: float | None = None, *,
@@ -377,12 +379,25 @@ class HealthSpec:
 
 
 @dataclass(frozen=True)
+class LogsSpec:
+    """What a run writes for watching it; neither changes training, and both may change on resume."""
+
+    tensorboard: bool = _doc(True, "TensorBoard event files in RUN/tensorboard/: every number of each metrics row "
+                                   "and each sample grid, at its step (tensorboard --logdir RUN)")
+    progress_gif: bool = _doc(True, "RUN/progress.gif, the sample grids in training order, written at the end of "
+                                    "training (also: gan animate RUN)")
+
+
+@dataclass(frozen=True)
 class Recipe:
     """A complete, validated training recipe."""
 
     name: str = field(default="", metadata={
         "doc": "run name, letters, digits, '.', '_', '-' (default: the recipe file's stem)",
         "pattern": r"([A-Za-z0-9_][A-Za-z0-9_.-]*)?", "max_length": MAX_NAME_LENGTH})
+    description: str = field(default="", metadata={
+        "doc": "one line saying what the recipe trains (gan recipes list shows it); may change on resume",
+        "pattern": r"[^\n\r]*", "max_length": MAX_DESCRIPTION_LENGTH})
     seed: int = _range(0, 0, 2**32 - 1, doc="seed for weights, data order, noise and dropout")
     family: FamilyName = _doc("gan", "gan: G(z) and D(x); cgan: G(z, y) and D(x, y) conditioned on the class label; "
                                      "infogan: G(z, c) with latent codes c recovered by a Q head; pix2pix: "
@@ -400,10 +415,11 @@ class Recipe:
     translation: TranslationSpec = _doc(TranslationSpec(), "image-to-image losses (family: pix2pix, cyclegan)")
     eval: EvalSpec = _doc(EvalSpec(), "evaluation during training")
     health: HealthSpec = _doc(HealthSpec(), "training-health warnings")
+    logs: LogsSpec = _doc(LogsSpec(), "TensorBoard events and the progress GIF, for watching a run")
 
 
 #: Keys that ``gan train RUN --resume --set ...`` may change; everything else must match the run.
-RESUMABLE_KEYS = ("train.epochs", "train.steps", "sampling.", "checkpoints.", "eval.", "health.")
+RESUMABLE_KEYS = ("train.epochs", "train.steps", "sampling.", "checkpoints.", "eval.", "health.", "logs.")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -722,9 +738,16 @@ def _load_with_extends(path: Path, origins: _Origins, chain: tuple[Path, ...]) -
             found = base_path.is_file()
         except OSError:  # e.g. a name too long for the file system
             found = False
+        if not found and shipped_recipes.is_recipe_name(base_name):  # extends: mnist_gan, a shipped recipe
+            names = shipped_recipes.shipped_names()
+            if base_name not in names:
+                raise RecipeError(f"{path}: extends: {_describe(base_name)} is neither a file next to this recipe "
+                                  f"nor a shipped recipe; shipped recipes: {', '.join(names)}")
+            base_path, found = shipped_recipes.shipped_path(base_name), True
         if not found:
             raise RecipeError(f"{path}: extends: {_describe(base_name)} not found (looked for "
-                              f"{_describe(str(base_path))[1:-1]}; paths are relative to the recipe that extends)")
+                              f"{_describe(str(base_path))[1:-1]}; paths are relative to the recipe that extends; "
+                              "a shipped recipe is named without .yaml: gan recipes list)")
         merged = _load_with_extends(base_path, origins, (*chain, resolved))
     _deep_merge(merged, data, origins, str(path), "")
     return merged

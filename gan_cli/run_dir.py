@@ -16,6 +16,9 @@ A run directory is the contract between the verbs: ``gan train`` fills it, ``gan
     RUN/changes.json         the recipe changes made on resume (``--set``, ``--allow-changes``), with their step
     RUN/best/                the checkpoint, generator.keras and generator.json (FD, step, protocol) with the
                              lowest FD during training
+    RUN/tensorboard/         TensorBoard event files: each metrics row's numbers and each sample grid, at their step
+    RUN/progress.gif         the sample grids in training order, one frame each (``logs.progress_gif``, gan animate)
+    RUN/report.html          ``gan report``: one self-contained page about the run (images embedded)
 """
 
 from __future__ import annotations
@@ -92,6 +95,21 @@ class RunDir:
     def changes(self) -> Path:
         """Every resume that changed the recipe: the step, the time and each changed key's old and new value."""
         return self.root / "changes.json"
+
+    @property
+    def tensorboard(self) -> Path:
+        """TensorBoard event files (``tensorboard --logdir RUN`` finds them), written by the chief while it trains."""
+        return self.root / "tensorboard"
+
+    @property
+    def progress_gif(self) -> Path:
+        """The sample grids as one animation (``gan animate``, and the end of training with ``logs.progress_gif``)."""
+        return self.root / "progress.gif"
+
+    @property
+    def report(self) -> Path:
+        """``gan report``'s self-contained HTML page about this run (its default place)."""
+        return self.root / "report.html"
 
     @property
     def best(self) -> Path:

@@ -319,16 +319,15 @@ class _Loop(EpochLoop):
         return (list(inputs["reals"]), list(inputs["noises"]), inputs["noise_g"],
                 list(inputs["penalty"]) if self.models.penalized else None, labels)
 
-    def _write_grid(self, step: int) -> None:
+    def _write_grid(self, step: int) -> Path:
         sampling = self.recipe.sampling
         rows, cols = sampling.grid
         pictures = generate(self.models.generator, self.fixed, self.fixed_labels)
         grid = imgs.make_grid(pictures, rows, cols, invert=sampling.invert,
                               upscale=sampling.upscale or imgs.auto_upscale(pictures.shape[1]))
         if step % self.per_epoch == 0:
-            imgs.save_png(self.run.sample_grid(step // self.per_epoch), grid)
-        else:
-            imgs.save_png(self.run.samples / f"step_{step:07d}.png", grid)
+            return imgs.save_png(self.run.sample_grid(step // self.per_epoch), grid)
+        return imgs.save_png(self.run.samples / f"step_{step:07d}.png", grid)
 
     def _results(self, last: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -225,7 +226,7 @@ class _TranslationLoop(EpochLoop):
         return float(measure((outputs.astype(np.float32) - 127.5) / 127.5, self.eval_real, self.evaluator,
                              seed=self.recipe.seed, full=False)["fd"])
 
-    def _write_grid(self, step: int) -> None:
+    def _write_grid(self, step: int) -> Path:
         grids = []
         for (inputs, truths), (direction, generator) in zip(self.examples, self.models.generators.items()):
             outputs = translate_images(generator, inputs)
@@ -243,9 +244,8 @@ class _TranslationLoop(EpochLoop):
                   for g in grids]
         picture = np.concatenate(padded, axis=0)
         if step % self.per_epoch == 0:
-            imgs.save_png(self.run.sample_grid(step // self.per_epoch), picture)
-        else:
-            imgs.save_png(self.run.samples / f"step_{step:07d}.png", picture)
+            return imgs.save_png(self.run.sample_grid(step // self.per_epoch), picture)
+        return imgs.save_png(self.run.samples / f"step_{step:07d}.png", picture)
 
     def _export(self, step: int) -> None:
         """G (and CycleGAN's F as ``generator_b2a.keras``), with the step they were made at."""

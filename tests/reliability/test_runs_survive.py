@@ -69,14 +69,24 @@ def wait_for(path: Path, process: subprocess.Popen[str], timeout: float = 120) -
         time.sleep(0.05)
 
 
-def wait_for_write(path: Path, since: float, process: subprocess.Popen[str], timeout: float = 120) -> None:
-    """Wait until ``path`` was written after ``since`` (the process got that far)."""
+def wait_for_new_checkpoint(folder: Path, since: float, process: subprocess.Popen[str], timeout: float = 300) -> None:
+    """Wait until a checkpoint is committed (its manifest written) after ``since``, or the process ends. Waiting
+    for progress rather than a fixed time keeps the test meaningful on a slow or busy machine."""
     deadline = time.monotonic() + timeout
-    while not (path.exists() and path.stat().st_mtime >= since):
+    def committed_since() -> bool:
+        for path in folder.glob("ckpt-*.manifest.json"):
+            try:
+                if path.stat().st_mtime >= since:
+                    return True
+            except FileNotFoundError:  # an old checkpoint deleted meanwhile (checkpoints.keep)
+                continue
+        return False
+
+    while not committed_since():
         if process.poll() is not None:
             return
-        assert time.monotonic() < deadline, f"{path} never written"
-        time.sleep(0.05)
+        assert time.monotonic() < deadline, f"no checkpoint committed in {folder}"
+        time.sleep(0.02)
 
 
 def test_kill_9_at_random_moments_then_resume_ends_exactly_as_a_straight_run(
@@ -93,9 +103,11 @@ def test_kill_9_at_random_moments_then_resume_ends_exactly_as_a_straight_run(
         launched = time.time()
         process = gan(*(["train", run, "--resume"] if started else ["train", recipe, "--out", run]),
                       "--no-progress", *LONG)
-        if rng.random() < 0.8:  # else kill it during start-up
-            wait_for_write(run / "recipe.yaml", launched, process)  # written once restored, before the steps
-        time.sleep(rng.uniform(0.0, 2.0))
+        if rng.random() < 0.8:  # kill it 0-1 s after its first new checkpoint: during steps or the next save
+            wait_for_new_checkpoint(run / "checkpoints", launched, process)
+            time.sleep(rng.uniform(0.0, 1.0))
+        else:  # kill it during start-up (loading, restoring, tracing)
+            time.sleep(rng.uniform(0.0, 2.0))
         if process.poll() is not None:
             break  # finished before the kill
         process.kill()
