@@ -124,9 +124,14 @@ def _recipe_facts(recipe: Any) -> dict[str, Any]:
 def _eval_facts(result: Mapping[str, Any]) -> dict[str, Any]:
     metrics = result.get("metrics", {})
     facts = {key: result[key] for key in ("evaluated", "n_fake", "split", "seed") if key in result}
-    for key in ("fd", "l1", "psnr", "ssim"):
-        if isinstance(metrics.get(key), int | float):
-            facts[key] = metrics[key]
+    translation = result.get("translation", {})
+    output = translation.get("output", {}) if isinstance(translation, Mapping) else {}
+    for key in ("fd", "l1", "psnr", "ssim"):  # pix2pix/CycleGAN: L1/PSNR/SSIM of the outputs against the truth
+        value = metrics.get(key, output.get(key) if isinstance(output, Mapping) else None)
+        if isinstance(value, int | float):
+            facts[key] = value
+    if isinstance(translation, Mapping) and "direction" in translation:
+        facts["direction"] = translation["direction"]
     floor = result.get("floor", {})
     if isinstance(floor, Mapping) and "fd" in floor:
         facts["fd_floor"] = floor["fd"]
@@ -206,10 +211,12 @@ def _run_lines(info: Mapping[str, Any]) -> list[tuple[str, str]]:
         lines.append(("best", _best_line(info["best"])))
     if "eval" in info:
         facts = info["eval"]
-        scores = ", ".join(f"{key.upper()} {facts[key]:.4g}" for key in ("fd", "l1", "psnr", "ssim") if key in facts)
         floor = f" (floor {facts['fd_floor']:.3f})" if "fd_floor" in facts else ""
+        scores = ", ".join(f"{key.upper()} {facts[key]:.4g}{floor if key == 'fd' else ''}"
+                           for key in ("fd", "l1", "psnr", "ssim") if key in facts)
         protocol = f"; {facts['n_fake']} samples vs {facts['split']}" if "n_fake" in facts and "split" in facts else ""
-        lines.append(("eval", f"{scores}{floor}{protocol}"))
+        protocol += f" ({facts['direction']})" if "direction" in facts else ""
+        lines.append(("eval", f"{scores}{protocol}"))
     else:
         lines.append(("eval", "none yet (gan eval RUN)"))
     health = info["health"]

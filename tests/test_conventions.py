@@ -123,3 +123,17 @@ def test_info_on_models_recipes_and_bad_paths(trained_run: Path, tiny_recipe: Pa
     for bad in (tmp_path / "absent", tmp_path):
         code, output = invoke("info", bad)
         assert code == 1 and output.startswith(f"Error: {bad}: ") and output.count("\n") == 1
+
+
+def test_info_shows_the_latest_evaluation_with_its_floor(trained_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(trained_run, copy)
+    (copy / "eval.json").write_text(json.dumps({
+        "n_fake": 200, "split": "train", "metrics": {"fd": 142.43}, "floor": {"fd": 34.965},
+        "translation": {"direction": "a2b", "output": {"l1": 0.1049, "psnr": 16.166, "ssim": 0.6715}}}))
+    code, output = invoke("info", copy)
+    assert code == 0
+    assert "eval        FD 142.4 (floor 34.965), L1 0.1049, PSNR 16.17, SSIM 0.6715; 200 samples vs train (a2b)" \
+        in output.splitlines()
