@@ -97,14 +97,17 @@ def cli(debug: bool, quiet: bool, verbose: bool) -> None:
 
     \b
     Examples:
-      gan train recipes/digits_gan.yaml --out runs/digits
+      gan recipes list
+      gan train digits_gan --out runs/digits
+      gan report runs/digits                   # then open runs/digits/report.html
       gan sample runs/digits --n 64 --out digits.png
+      gan info runs/digits
     """
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose contradict each other; give one")
 
 
-@cli.command()
+@cli.command(short_help="Train the GAN a recipe describes into a run directory.")
 @click.argument("target", type=click.Path(path_type=Path))
 @click.option("--out", "out", type=click.Path(path_type=Path),
               help="Run directory (default: runs/NAME, or runs/NAME-2, ... if taken).")
@@ -185,7 +188,7 @@ def _smoke(target: Path, out: Path | None, overrides: tuple[str, ...], seed: int
     echo(f"done: smoke run of {result.recipe} passed {len(result.checks)} checks; {where}")
 
 
-@cli.command()
+@cli.command(short_help="Draw (or translate) images with a trained generator.")
 @click.argument("target", type=click.Path(path_type=Path))
 @click.option("--n", "count", type=click.IntRange(min=1), help="Number of images (default 64, or the grid's size).")
 @click.option("--grid", callback=_parse_grid, help="Grid layout ROWSxCOLS for a .png, e.g. 8x8.")
@@ -234,7 +237,7 @@ def sample(target: Path, count: int | None, grid: tuple[int, int] | None, seed: 
     click.echo(f"wrote {written[0]}" if len(written) == 1 else f"wrote {len(written)} images to {out}")
 
 
-@cli.command(name="eval")
+@cli.command(name="eval", short_help="Measure a generator offline (FD beside its floor, KID).")
 @click.argument("targets", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--n", "count", type=click.IntRange(min=10), default=10000, show_default=True,
               help="Generated images to measure (real: as many, or the whole split if smaller).")
@@ -328,7 +331,7 @@ def _compare(targets: tuple[Path, ...], force: bool) -> None:
     click.echo(format_comparison([t.name or str(t) for t in targets], results))
 
 
-@cli.command()
+@cli.command(short_help="Say what a run, model, recipe or eval result holds.")
 @click.argument("target", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print everything as JSON instead of lines.")
 @_handle_errors
@@ -350,7 +353,7 @@ def info(target: Path, as_json: bool) -> None:
     click.echo(json.dumps(facts, indent=2) if as_json else format_info(facts))
 
 
-@cli.command()
+@cli.command(short_help="Write a self-contained HTML page about one or more runs.")
 @click.argument("runs", nargs=-1, required=True, metavar="RUN_DIR...", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path),
               help="The HTML file to write (default: RUN/report.html for one run, ./report.html for several).")
@@ -371,7 +374,7 @@ def report(runs: tuple[Path, ...], out: Path | None) -> None:
     click.echo(f"wrote {write_report(runs, out)}")
 
 
-@cli.command()
+@cli.command(short_help="Make a progress GIF from a run's sample grids.")
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), help="The GIF to write (default: RUN/progress.gif).")
 @click.option("--fps", type=click.FloatRange(0.1, 50), default=4.0, show_default=True,
@@ -393,7 +396,7 @@ def animate(run: Path, out: Path | None, fps: float) -> None:
     click.echo(f"wrote {written} ({frames} frames)")
 
 
-@cli.group()
+@cli.group(short_help="List, show, copy and validate recipes.")
 def recipes() -> None:
     """The shipped recipes, and tools for sharing your own: list, show, new, validate.
 
@@ -425,7 +428,7 @@ def recipes_list() -> None:
         click.echo(f"{entry.name:<{width}}  {entry.description}")
 
 
-@recipes.command(name="show")
+@recipes.command(name="show", short_help="Print a recipe as written and fully resolved.")
 @click.argument("name")
 @_handle_errors
 def recipes_show(name: str) -> None:
@@ -443,7 +446,7 @@ def recipes_show(name: str) -> None:
     click.echo(show_recipe(name), nl=False)
 
 
-@recipes.command(name="new")
+@recipes.command(name="new", short_help="Copy a recipe to ./NAME.yaml to edit.")
 @click.argument("name")
 @click.option("--from", "source", required=True, metavar="RECIPE",
               help="The shipped recipe (or a recipe file) to start from.")
@@ -463,7 +466,7 @@ def recipes_new(name: str, source: str, force: bool) -> None:
     click.echo(f"wrote {path} (from {source}); train it with: gan train {path}")
 
 
-@recipes.command(name="validate")
+@recipes.command(name="validate", short_help="Validate recipe files; exit 1 if any is invalid.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_handle_errors
 def recipes_validate(files: tuple[Path, ...]) -> None:

@@ -38,6 +38,9 @@ def test_help_and_version() -> None:
     for args in (["-h"], ["--help"], ["train", "-h"], ["info", "--help"]):
         code, output = invoke(*args)
         assert code == 0 and "Usage: " in output, args
+    for group in ([], ["recipes"]):  # every command's one-line summary fits, none is cut off with "..."
+        commands = invoke(*group, "--help")[1].split("Commands:", 1)[1]
+        assert "..." not in commands and len(commands.strip().splitlines()) >= 4, commands
     code, output = invoke("--version")
     assert code == 0 and __version__ in output
 
