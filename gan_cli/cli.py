@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from gan_cli import __version__
-from gan_cli.console import library_echo, progress_bars, say
+from gan_cli.console import QUIET, VERBOSE, library_echo, progress_bars, say, verbosity
 from gan_cli.errors import GanError
 
 
@@ -27,8 +27,6 @@ def _quiet_tensorflow() -> None:
     error when it cannot fuse a BiasAdd + LeakyReLU gradient (the U-Net and PatchGAN have that pattern) and
     then simply runs the graph unfused; failures that matter reach Python as exceptions.
     """
-    from gan_cli.console import VERBOSE, verbosity
-
     root = click.get_current_context().find_root().params
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1" if verbosity() == VERBOSE else "3")
     if "tensorflow" in sys.modules or root.get("debug") or verbosity() == VERBOSE:
@@ -163,17 +161,11 @@ def train(target: Path, out: Path | None, overrides: tuple[str, ...], seed: int 
             click.echo(f"# {line}")
         return
     _quiet_tensorflow()
-    from gan_cli.console import VERBOSE, verbosity
     from gan_cli.trainer import train as run_training
 
     echo = library_echo()
     echo(f"training {plan.recipe.name} into {plan.run.root}")
-    if verbosity() == VERBOSE and plan.recipe.train.distribute == "none":  # a strategy is made once per process
-        from gan_cli.trainer import describe
-
-        for line in describe(plan.recipe)[1:]:  # training prints the data line itself
-            echo(line)
-    run_training(plan, echo=echo, progress=progress_bars(progress))
+    run_training(plan, echo=echo, progress=progress_bars(progress), verbose=verbosity() == VERBOSE)
 
 
 def _smoke(target: Path, out: Path | None, overrides: tuple[str, ...], seed: int | None, progress: bool | None) -> None:
@@ -280,7 +272,6 @@ def evaluate(targets: tuple[Path, ...], count: int, seed: int, against: str, as_
         _compare(targets, force)
         return
     _quiet_tensorflow()
-    from gan_cli.console import QUIET, verbosity
     from gan_cli.evaluation import report
     from gan_cli.evaluation.evaluator import load_or_build_evaluator
 

@@ -167,13 +167,11 @@ class EpochLoop:
                 end = (number, finished_epoch, done)
                 if self.chief:
                     row.update(self._inspect(row, _due(every.eval.every, *end)))
-                problem = self._divergence(row)
+                problem = self._divergence(row, weights=_due(every.checkpoints.every_epochs, *end))
                 if problem is not None:
                     step = self._roll_back(problem, number, last_saved, row, metric_rows)
                     continue
-                metric_rows.append(row)
-                if self.chief:
-                    write_metrics(self.run.metrics, metric_rows, self.columns)
+                self._add_row(row, metric_rows)
                 self.board.log_row(row)
                 self.echo(self._line(row))
                 for symptom in filter(None, str(row.get("health", "")).split("; ")):
@@ -348,11 +346,9 @@ class EpochLoop:
         non-finite), and raise TrainingInterrupted with exit code 128 + the signal's number."""
         assert self.stop_signal is not None
         if row["steps_in_row"] > 0:
-            metric_rows.append(row)
-            if self.chief:
-                write_metrics(self.run.metrics, metric_rows, self.columns)
+            self._add_row(row, metric_rows)
         saved = last_saved
-        if row["steps_in_row"] > 0 and self._divergence(row) is None:
+        if row["steps_in_row"] > 0 and self._divergence(row, weights=True) is None:
             self.board.log_row(row)
             saved = self.store.save(step, self._loop_state())
             if self.chief:
@@ -363,10 +359,19 @@ class EpochLoop:
                                   f"continue with: gan train {self.run.root} --resume",
                                   exit_code=128 + self.stop_signal)
 
-    def _divergence(self, row: dict[str, Any]) -> str | None:
-        """What is non-finite after ``row``'s steps (a loss, or a saved variable), or None."""
+    def _add_row(self, row: dict[str, Any], metric_rows: list[dict[str, Any]]) -> None:
+        """Append ``row`` to the run's rows and (on the chief) rewrite ``metrics.csv`` with them."""
+        metric_rows.append(row)
+        if self.chief:
+            write_metrics(self.run.metrics, metric_rows, self.columns)
+
+    def _divergence(self, row: dict[str, Any], weights: bool) -> str | None:
+        """What is non-finite after ``row``'s steps, or None: a loss, or with ``weights`` (a checkpoint is about
+        to be written) a saved variable. Weights are read only then: a NaN weight shows in the next losses."""
         if not (math.isfinite(row["d_loss"]) and math.isfinite(row["g_loss"])):
             return f"d_loss {row['d_loss']}, g_loss {row['g_loss']}"
+        if not weights:
+            return None
         bad = self.store.non_finite()
         return None if bad is None else f"{bad} holds NaN or infinity"
 
@@ -381,9 +386,7 @@ class EpochLoop:
             tried = f" after {self.rollbacks} rollbacks" if spec.on_divergence == "rollback" else ""
             hint = "" if spec.on_divergence == "rollback" else ", set health.on_divergence=rollback"
             row["health"] = "; ".join(filter(None, [str(row.get("health", "")), f"diverged: {problem}; stopped"]))
-            metric_rows.append(row)
-            if self.chief:
-                write_metrics(self.run.metrics, metric_rows, self.columns)
+            self._add_row(row, metric_rows)
             raise TrainingDiverged(f"training diverged{tried}: {problem} in epoch {number}; {kept}; lower the "
                                    f"learning rates (optimizers.*.learning_rate){hint} or change the seed")
         restored = self.store.restore_latest(warn=self.echo)
@@ -396,9 +399,7 @@ class EpochLoop:
         note = (f"diverged: {problem}; rolled back to step {step} with learning rates x{scale:g} "
                 f"(rollback {rollbacks} of {spec.max_rollbacks})")
         row["health"] = "; ".join(filter(None, [str(row.get("health", "")), note]))
-        metric_rows.append(row)
-        if self.chief:
-            write_metrics(self.run.metrics, metric_rows, self.columns)
+        self._add_row(row, metric_rows)
         self.echo(f"warning: epoch {number}: {note}")
         return step
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gan_cli.errors import RecipeError, RunDirError
-from gan_cli.recipe import RESUMABLE_KEYS, Recipe, changed_keys, load_recipe, recipe_values
+from gan_cli.recipe import RESUMABLE_KEYS, Recipe, load_recipe, recipe_changes
 from gan_cli.run_dir import RunDir, default_run_root, new_run, open_run
 from gan_cli.shipped_recipes import recipe_path
 
@@ -91,7 +91,8 @@ def _check_resumable(run: RunDir, old: Recipe, new: Recipe, why: str,
         RecipeError: a key outside RESUMABLE_KEYS changes and ``allowed`` does not name it (or its section), or
             ``allowed`` names a key that does not change.
     """
-    keys = [k for k in changed_keys(old, new) if k not in ("name", "description")]  # labels, not training
+    changes = [c for c in recipe_changes(old, new) if c[0] not in ("name", "description")]  # labels, not training
+    keys = [key for key, _, _ in changes]
 
     def listed(key: str) -> bool:
         return any(key == a or key.startswith(f"{a}.") for a in allowed)
@@ -107,8 +108,7 @@ def _check_resumable(run: RunDir, old: Recipe, new: Recipe, why: str,
         raise RecipeError(f"--allow-changes {','.join(unused)}: the resumed recipe does not change "
                           f"{'this key' if len(unused) == 1 else 'these keys'}; changed: "
                           f"{', '.join(keys) or 'nothing'}")
-    old_values, new_values = recipe_values(old), recipe_values(new)
-    return tuple((k, old_values.get(k), new_values.get(k)) for k in keys)
+    return tuple(changes)
 
 
 

@@ -8,17 +8,14 @@ thin strip saying which epoch (or step) it shows; the last frame stays on screen
 from __future__ import annotations
 
 import json
-import math
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
 from gan_cli.errors import RunDirError
 from gan_cli.files import atomic_path
-from gan_cli.run_dir import RunDir, open_run
+from gan_cli.run_dir import RunDir, SampleGridFile, evenly_spaced, open_run, sample_grid_files
 
 #: Frames per second of ``gan animate`` and the GIF written at the end of training.
 DEFAULT_FPS = 4.0
@@ -29,40 +26,15 @@ MAX_FRAMES = 200
 #: Caption strip: text colour on background, in grey levels (frames in colour use the same greys).
 CAPTION_INK, CAPTION_PAPER = 0, 255
 
-_EPOCH_GRID = re.compile(r"epoch_(\d+)\.png")
-_STEP_GRID = re.compile(r"step_(\d+)\.png")
+def sample_grids(run: RunDir, steps_per_epoch: int | None = None) -> list[SampleGridFile]:
+    """The run's sample grids in training order; ``steps_per_epoch`` places ``step_`` grids among the epoch
+    grids (None: read from ``summary.json``; without one they come after the epoch grids, by step)."""
+    return sample_grid_files(run, steps_per_epoch if steps_per_epoch is not None else _steps_per_epoch(run))
 
 
-@dataclass(frozen=True)
-class SampleGrid:
-    """One grid of ``RUN/samples``: its file, the caption of its frame and where it falls in training."""
-
-    path: Path
-    caption: str
-    #: sort key: position in training
-    order: tuple[float, int]
-
-
-def sample_grids(run: RunDir, steps_per_epoch: int | None = None) -> list[SampleGrid]:
-    """The run's sample grids in training order.
-
-    Args:
-        run: the run directory.
-        steps_per_epoch: places ``step_`` grids among the epoch grids; None reads it from ``summary.json``, and
-            without one puts them after the epoch grids, by step.
-    """
-    if steps_per_epoch is None:
-        steps_per_epoch = _steps_per_epoch(run)
-    grids = []
-    for path in run.samples.glob("*.png") if run.samples.is_dir() else ():
-        if match := _EPOCH_GRID.fullmatch(path.name):
-            epoch = int(match.group(1))
-            grids.append(SampleGrid(path, f"epoch {epoch}", (epoch, 0)))
-        elif match := _STEP_GRID.fullmatch(path.name):
-            step = int(match.group(1))
-            where = step / steps_per_epoch if steps_per_epoch else math.inf
-            grids.append(SampleGrid(path, f"step {step}", (where, step)))
-    return sorted(grids, key=lambda grid: grid.order)
+def caption(grid: SampleGridFile) -> str:
+    """The caption of a grid's frame: ``epoch 12`` or ``step 260``."""
+    return f"epoch {grid.epoch}" if grid.epoch is not None else f"step {grid.step}"
 
 
 def animate_run(root: str | Path, out: str | Path | None = None, fps: float = DEFAULT_FPS) -> tuple[Path, int]:
@@ -101,7 +73,7 @@ def update_progress_gif(run: RunDir, steps_per_epoch: int | None = None) -> Path
     return run.progress_gif
 
 
-def write_gif(grids: Sequence[SampleGrid], path: Path, fps: float = DEFAULT_FPS) -> int:
+def write_gif(grids: Sequence[SampleGridFile], path: Path, fps: float = DEFAULT_FPS) -> int:
     """Write ``grids`` (at most MAX_FRAMES of them, evenly spaced) as a looping GIF, atomically; returns the
     number of frames.
 
@@ -116,7 +88,7 @@ def write_gif(grids: Sequence[SampleGrid], path: Path, fps: float = DEFAULT_FPS)
         raise ValueError("write_gif needs at least one grid")
     if not 0 < fps <= 100:
         raise ValueError(f"fps must be in (0, 100], got {fps}")
-    chosen = [grids[i] for i in _spread(len(grids), MAX_FRAMES)]
+    chosen = [grids[i] for i in evenly_spaced(len(grids), MAX_FRAMES)]
     pictures = [_read(grid.path) for grid in chosen]
     mode = "L" if all(p.mode == "L" for p in pictures) else "RGB"
     font = ImageFont.load_default()
@@ -127,20 +99,13 @@ def write_gif(grids: Sequence[SampleGrid], path: Path, fps: float = DEFAULT_FPS)
     for grid, picture in zip(chosen, pictures):
         frame = Image.new(mode, (width, height), _grey(mode, CAPTION_PAPER))
         frame.paste(picture.convert(mode), (0, 0))
-        ImageDraw.Draw(frame).text((3, height - strip + 2), grid.caption, fill=_grey(mode, CAPTION_INK), font=font)
+        ImageDraw.Draw(frame).text((3, height - strip + 2), caption(grid), fill=_grey(mode, CAPTION_INK), font=font)
         frames.append(frame)
     frame_ms = 1000 / fps
     durations = [round(frame_ms)] * (len(frames) - 1) + [round(max(HOLD_LAST_MS, 2 * frame_ms))]
     with atomic_path(path, suffix=".gif") as tmp:
         frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
     return len(frames)
-
-
-def _spread(count: int, limit: int) -> list[int]:
-    """Indices of at most ``limit`` of ``count`` items, evenly spaced, first and last included."""
-    if count <= limit:
-        return list(range(count))
-    return sorted({round(i * (count - 1) / (limit - 1)) for i in range(limit)})
 
 
 def _read(path: Path) -> Image.Image:

@@ -492,15 +492,16 @@ def dump_recipe(recipe: Recipe) -> str:
     return yaml.safe_dump(recipe_to_dict(recipe), sort_keys=False, default_flow_style=None)
 
 
-def recipe_values(recipe: Recipe) -> dict[str, Any]:
-    """Every value of the recipe by its dotted key."""
-    return _flatten(recipe_to_dict(recipe))
+def recipe_changes(old: Recipe, new: Recipe) -> list[tuple[str, Any, Any]]:
+    """``(dotted key, old value, new value)`` of every key whose value differs between two recipes, by key."""
+    flat_old, flat_new = flatten_keys(recipe_to_dict(old)), flatten_keys(recipe_to_dict(new))
+    return [(k, flat_old.get(k), flat_new.get(k)) for k in sorted(flat_old.keys() | flat_new.keys())
+            if flat_old.get(k) != flat_new.get(k)]
 
 
 def changed_keys(old: Recipe, new: Recipe) -> list[str]:
     """Dotted keys whose values differ between two recipes."""
-    flat_old, flat_new = _flatten(recipe_to_dict(old)), _flatten(recipe_to_dict(new))
-    return sorted(k for k in flat_old.keys() | flat_new.keys() if flat_old.get(k) != flat_new.get(k))
+    return [key for key, _, _ in recipe_changes(old, new)]
 
 
 def _to_plain(value: Any) -> Any:
@@ -515,11 +516,13 @@ def _to_plain(value: Any) -> Any:
     return value
 
 
-def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten_keys(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as one mapping by dotted key (``{"train": {"epochs": 5}}`` -> ``{"train.epochs": 5}``);
+    lists and empty mappings are values."""
     flat: dict[str, Any] = {}
     for key, value in data.items():
-        if isinstance(value, Mapping):
-            flat.update(_flatten(value, f"{prefix}{key}."))
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten_keys(value, f"{prefix}{key}."))
         else:
             flat[f"{prefix}{key}"] = value
     return flat

@@ -26,6 +26,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,9 +122,55 @@ class RunDir:
         """The grid written after ``epoch`` epochs."""
         return self.samples / f"epoch_{epoch:04d}.png"
 
+    def sample_grid_at(self, step: int, steps_per_epoch: int) -> Path:
+        """The grid written at ``step``: the epoch's grid at an epoch's end, else ``step_NNNNNNN.png`` (a run
+        that ``train.steps`` or a stop signal ended inside an epoch)."""
+        if step % steps_per_epoch == 0:
+            return self.sample_grid(step // steps_per_epoch)
+        return self.samples / f"step_{step:07d}.png"
+
     def is_run(self) -> bool:
         """True when the directory holds a resolved recipe, i.e. ``gan train`` started it."""
         return self.recipe.is_file()
+
+
+_GRID_NAME = re.compile(r"(epoch|step)_(\d+)\.png")
+
+
+@dataclass(frozen=True)
+class SampleGridFile:
+    """One grid of ``RUN/samples``: ``epoch`` is set for ``epoch_NNNN.png``, ``step`` for ``step_NNNNNNN.png``."""
+
+    path: Path
+    epoch: int | None
+    step: int | None
+
+    def position(self, steps_per_epoch: int | None) -> tuple[float, int]:
+        """Where it falls in training: its epoch (a ``step_`` grid's fractional epoch, or last when
+        ``steps_per_epoch`` is unknown), then its step."""
+        if self.epoch is not None:
+            return float(self.epoch), 0
+        assert self.step is not None
+        return (self.step / steps_per_epoch if steps_per_epoch else math.inf), self.step
+
+
+def sample_grid_files(run: RunDir, steps_per_epoch: int | None) -> list[SampleGridFile]:
+    """The run's sample grids (see :meth:`RunDir.sample_grid_at`), in training order."""
+    grids = []
+    for path in run.samples.iterdir() if run.samples.is_dir() else ():
+        match = _GRID_NAME.fullmatch(path.name)
+        if match and path.is_file():
+            number = int(match.group(2))
+            grids.append(SampleGridFile(path, number if match.group(1) == "epoch" else None,
+                                        number if match.group(1) == "step" else None))
+    return sorted(grids, key=lambda grid: grid.position(steps_per_epoch))
+
+
+def evenly_spaced(count: int, limit: int) -> list[int]:
+    """Indices of at most ``limit`` of ``count`` items (grids to show), evenly spaced, first and last included."""
+    if count <= limit:
+        return list(range(count))
+    return sorted({round(i * (count - 1) / (limit - 1)) for i in range(limit)})
 
 
 def new_run(root: str | Path) -> RunDir:

@@ -16,7 +16,6 @@ import html
 import io
 import json
 import math
-import re
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,41 +28,22 @@ from PIL import Image
 from gan_cli import __version__
 from gan_cli.errors import RunDirError
 from gan_cli.files import write_atomic
-from gan_cli.run_dir import RunDir, open_run, read_metrics
+from gan_cli.recipe import flatten_keys
+from gan_cli.run_dir import RunDir, SampleGridFile, evenly_spaced, open_run, read_metrics, sample_grid_files
 
 #: Where the report of several runs goes without ``--out`` (one run's goes to ``RUN/report.html``).
 REPORT_NAME = "report.html"
-#: At most this many sample grids per run (evenly spaced over training), plus the last one.
+#: At most this many sample grids per run, evenly spaced over training (the first and the last included).
 MAX_GRIDS = 12
 #: ``eval.json`` and, for CycleGAN's other direction, ``eval_b2a.json``.
 EVAL_FILES = (("eval.json", ""), ("eval_b2a.json", "B to A"))
 
-_GRID_NAME = re.compile(r"(epoch|step)_(\d+)\.png")
-
-
-@dataclass(frozen=True)
-class SampleGrid:
-    """One ``samples/`` picture: ``epoch_NNNN.png`` (after a whole epoch) or ``step_NNNNNNN.png`` (a stop
-    mid-epoch)."""
-
-    path: Path
-    epoch: int | None
-    step: int | None
-
-    def label(self, steps_per_epoch: int | None) -> str:
-        if self.epoch is not None:
-            return f"epoch {self.epoch}"
-        assert self.step is not None
-        if steps_per_epoch:
-            return f"step {self.step} (epoch {self.step / steps_per_epoch:.2f})"
-        return f"step {self.step}"
-
-    def sort_key(self, steps_per_epoch: int | None) -> tuple[float, int]:
-        """Order of training: by epoch (a ``step_`` grid at its fractional epoch; last when that is unknown)."""
-        if self.epoch is not None:
-            return (float(self.epoch), 0)
-        assert self.step is not None
-        return (self.step / steps_per_epoch if steps_per_epoch else math.inf, self.step)
+def grid_label(grid: SampleGridFile, steps_per_epoch: int | None) -> str:
+    """``epoch 12``, or for a grid written inside an epoch ``step 260 (epoch 26.00)``."""
+    if grid.epoch is not None:
+        return f"epoch {grid.epoch}"
+    fraction = f" (epoch {grid.step / steps_per_epoch:.2f})" if steps_per_epoch and grid.step is not None else ""
+    return f"step {grid.step}{fraction}"
 
 
 @dataclass(frozen=True)
@@ -75,7 +55,8 @@ class RunRecord:
     recipe: dict[str, Any]
     summary: dict[str, Any] | None
     metrics: list[dict[str, Any]]
-    grids: list[SampleGrid]
+    #: sample grids in training order
+    grids: list[SampleGridFile]
     evaluations: list[tuple[str, dict[str, Any]]]
     best: dict[str, Any] | None
     progress_gif: Path | None
@@ -92,10 +73,7 @@ class RunRecord:
 
     @property
     def steps_per_epoch(self) -> int | None:
-        if self.summary and isinstance(self.summary.get("steps_per_epoch"), int):
-            return int(self.summary["steps_per_epoch"])
-        whole = [r for r in self.metrics if r.get("epoch") == 1 and "step" in r]
-        return int(whole[0]["step"]) if whole else None
+        return _steps_per_epoch(self.summary, self.metrics)
 
     def progress(self) -> dict[str, Any]:
         """Steps, epochs, seconds, ms/step and final losses: from ``summary.json``, or, while a run has none
@@ -152,36 +130,24 @@ def read_run(root: str | Path) -> RunRecord:
             evaluations.append((direction, result))
     gif = run.progress_gif  # gan animate, or gan train with logs.progress_gif
     return RunRecord(run=run, recipe_text=recipe_text, recipe=recipe if isinstance(recipe, dict) else {},
-                     summary=summary, metrics=metrics, grids=sample_grids(run), evaluations=evaluations,
+                     summary=summary, metrics=metrics,
+                     grids=sample_grid_files(run, _steps_per_epoch(summary, metrics)), evaluations=evaluations,
                      best=_read_json(run.best / "generator.json", problems),
                      progress_gif=gif if gif.is_file() else None, problems=problems)
 
 
-def sample_grids(run: RunDir) -> list[SampleGrid]:
-    """The grids in ``RUN/samples/`` (``epoch_NNNN.png``, ``step_NNNNNNN.png``), unsorted."""
-    if not run.samples.is_dir():
-        return []
-    grids = []
-    for path in run.samples.iterdir():
-        match = _GRID_NAME.fullmatch(path.name)
-        if match and path.is_file():
-            number = int(match.group(2))
-            grids.append(SampleGrid(path, number if match.group(1) == "epoch" else None,
-                                    number if match.group(1) == "step" else None))
-    return grids
-
-
-def evenly_spaced(count: int, limit: int = MAX_GRIDS) -> list[int]:
-    """Indices of at most ``limit`` items out of ``count``, evenly spaced, always with the first and the last."""
-    if count <= limit + 1:
-        return list(range(count))
-    return sorted({round(i * (count - 1) / (limit - 1)) for i in range(limit)} | {count - 1})
+def _steps_per_epoch(summary: Mapping[str, Any] | None, metrics: Sequence[Mapping[str, Any]]) -> int | None:
+    """From ``summary.json``, or while a run has none, the step of ``metrics.csv``'s first whole epoch."""
+    if summary and isinstance(summary.get("steps_per_epoch"), int):
+        return int(summary["steps_per_epoch"])
+    whole = [r for r in metrics if r.get("epoch") == 1 and "step" in r]
+    return int(whole[0]["step"]) if whole else None
 
 
 def recipe_differences(recipes: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[Any]]]:
     """The dotted recipe keys whose values differ between the recipes, with each recipe's value (``None``
     where a recipe lacks the key or sets it to null), in the order the keys first appear."""
-    flat = [_flatten(r) for r in recipes]
+    flat = [flatten_keys(r) for r in recipes]
     keys = list(dict.fromkeys(k for f in flat for k in f))
     differences = []
     for key in keys:
@@ -282,11 +248,10 @@ def _summary_table(record: RunRecord) -> str:
 def _grids_block(record: RunRecord) -> str:
     if not record.grids:
         return ""
-    per_epoch = record.steps_per_epoch
-    grids = sorted(record.grids, key=lambda g: g.sort_key(per_epoch))
-    shown = [grids[i] for i in evenly_spaced(len(grids))]
+    grids = record.grids
+    shown = [grids[i] for i in evenly_spaced(len(grids), MAX_GRIDS)]
     note = f" <small>{len(shown)} of {len(grids)}, evenly spaced</small>" if len(shown) < len(grids) else ""
-    figures = "\n".join(_figure(g.path, g.label(per_epoch)) for g in shown)
+    figures = "\n".join(_figure(g.path, grid_label(g, record.steps_per_epoch)) for g in shown)
     return f'<h3>Samples over training{note}</h3>\n<div class="grids">\n{figures}\n</div>'
 
 
@@ -412,9 +377,8 @@ def _comparison(records: Sequence[RunRecord], labels: Sequence[str]) -> str:
               "until gan eval runs each with the same --n and --against.</p>\n" if len(measured) > 1 else "")
     latest = []
     for record, label in zip(records, labels):
-        per_epoch = record.steps_per_epoch
-        grids = sorted(record.grids, key=lambda g: g.sort_key(per_epoch))
-        latest.append(_figure(grids[-1].path, f"{label}: {grids[-1].label(per_epoch)}") if grids else
+        grids = record.grids
+        latest.append(_figure(grids[-1].path, f"{label}: {grid_label(grids[-1], record.steps_per_epoch)}") if grids else
                       f'<figure class="empty"><figcaption>{_text(label)}: no sample grids yet</figcaption></figure>')
     series = [(label, r.metrics, r.steps_per_epoch) for r, label in zip(records, labels) if r.metrics]
     curves = (f'<h3>Loss curves, overlaid</h3>\n<div class="scroll">'
@@ -573,16 +537,6 @@ def _dig(data: Mapping[str, Any], dotted: str) -> Any:
 
 
 _MISSING = object()
-
-
-def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, Mapping) and value:
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def _yaml_value(value: Any) -> str:

@@ -95,7 +95,11 @@ def describe(recipe: Recipe) -> list[str]:
     """Lines for ``--dry-run``: the data, each network's parameter count, and the schedule."""
     if recipe.family in TRANSLATION_FAMILIES:
         return translation_trainer.describe(recipe)
-    data, models, per_epoch, total = _prepare(recipe)
+    return _describe_built(recipe, *_prepare(recipe))
+
+
+def _describe_built(recipe: Recipe, data: ImageSet, models: Any, per_epoch: int, total: int) -> list[str]:
+    """:func:`describe`'s lines for data and models already built."""
     return [
         f"data: {data.description}",
         f"generator: {models.generator.count_params():,} parameters, z ({models.latent_dim},)"
@@ -121,7 +125,8 @@ def _frozen_trainable_count(models: Any) -> int:
         models.discriminator.trainable = True
 
 
-def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: bool | None = None) -> dict[str, Any]:
+def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: bool | None = None,
+          verbose: bool = False) -> dict[str, Any]:
     """Train the plan's recipe into its run directory (new, or resumed from its latest checkpoint).
 
     pix2pix and CycleGAN recipes go to :func:`gan_cli.translation_trainer.train`.
@@ -130,6 +135,8 @@ def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: boo
         plan: from ``plan_training``.
         echo: receives one summary line per epoch and the closing lines.
         progress: show a tqdm bar per epoch; None shows it only on a terminal.
+        verbose: echo all of :func:`describe`'s lines (networks, schedule, precision) before training, not only
+            the data's.
 
     Returns:
         The run's summary (also written to ``summary.json``).
@@ -140,7 +147,7 @@ def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: boo
         TrainingInterrupted: Ctrl-C (the last checkpoint is kept).
     """
     if plan.recipe.family in TRANSLATION_FAMILIES:
-        return translation_trainer.train(plan, echo, progress)
+        return translation_trainer.train(plan, echo, progress, verbose)
     recipe, run = plan.recipe, plan.run
     data, models, per_epoch, total = _prepare(recipe)
     rows, cols = recipe.sampling.grid
@@ -148,7 +155,9 @@ def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: boo
 
     chief = distribute.is_chief(models.strategy)
     if chief:
-        echo(f"data: {data.description}")
+        lines = _describe_built(recipe, data, models, per_epoch, total) if verbose else [f"data: {data.description}"]
+        for line in lines:
+            echo(line)
     checkpoints = run.checkpoints if chief else Path(tempfile.mkdtemp(prefix="gan-worker-checkpoints-"))
     store = CheckpointStore(checkpoints, models.checkpoint_state(), fixed, recipe.checkpoints.keep)
     started = begin(plan, store, per_epoch, total, echo, chief)
@@ -325,9 +334,7 @@ class _Loop(EpochLoop):
         pictures = generate(self.models.generator, self.fixed, self.fixed_labels)
         grid = imgs.make_grid(pictures, rows, cols, invert=sampling.invert,
                               upscale=sampling.upscale or imgs.auto_upscale(pictures.shape[1]))
-        if step % self.per_epoch == 0:
-            return imgs.save_png(self.run.sample_grid(step // self.per_epoch), grid)
-        return imgs.save_png(self.run.samples / f"step_{step:07d}.png", grid)
+        return imgs.save_png(self.run.sample_grid_at(step, self.per_epoch), grid)
 
     def _results(self, last: dict[str, Any]) -> dict[str, Any]:
         return {

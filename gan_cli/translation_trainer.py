@@ -92,7 +92,11 @@ def _prepare(recipe: Recipe) -> tuple[ImagePairs, Any, int, int]:
 
 def describe(recipe: Recipe) -> list[str]:
     """Lines for ``--dry-run``: the data, each network's parameter count, the losses and the schedule."""
-    pairs, models, per_epoch, total = _prepare(recipe)
+    return _describe_built(recipe, *_prepare(recipe))
+
+
+def _describe_built(recipe: Recipe, pairs: Any, models: Any, per_epoch: int, total: int) -> list[str]:
+    """:func:`describe`'s lines for data and models already built."""
     spec = recipe.translation
     lines = [f"data: {pairs.description}"]
     for direction, generator in models.generators.items():
@@ -116,11 +120,13 @@ def describe(recipe: Recipe) -> list[str]:
     return lines
 
 
-def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: bool | None = None) -> dict[str, Any]:
+def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: bool | None = None,
+          verbose: bool = False) -> dict[str, Any]:
     """:func:`gan_cli.trainer.train` for a pix2pix/CycleGAN recipe: same arguments, result and errors."""
     recipe, run = plan.recipe, plan.run
     pairs, models, per_epoch, total = _prepare(recipe)
-    echo(f"data: {pairs.description}")
+    for line in _describe_built(recipe, pairs, models, per_epoch, total) if verbose else [f"data: {pairs.description}"]:
+        echo(line)
     examples = _grid_examples(recipe)
     store = CheckpointStore(run.checkpoints, models.checkpoint_state(), examples[0][0], recipe.checkpoints.keep)
     started = begin(plan, store, per_epoch, total, echo)
@@ -243,9 +249,7 @@ class _TranslationLoop(EpochLoop):
         padded = [np.pad(np.repeat(g, channels // g.shape[2], axis=2), ((0, 0), (0, width - g.shape[1]), (0, 0)))
                   for g in grids]
         picture = np.concatenate(padded, axis=0)
-        if step % self.per_epoch == 0:
-            return imgs.save_png(self.run.sample_grid(step // self.per_epoch), picture)
-        return imgs.save_png(self.run.samples / f"step_{step:07d}.png", picture)
+        return imgs.save_png(self.run.sample_grid_at(step, self.per_epoch), picture)
 
     def _export(self, step: int) -> None:
         """G (and CycleGAN's F as ``generator_b2a.keras``), with the step they were made at."""
