@@ -3,47 +3,23 @@
 ``mixed_bfloat16`` keeps every variable in float32 and computes layers in bfloat16 (Keras' dtype policy);
 bfloat16 has float32's exponent range, so no loss scaling is needed. ``auto`` measures, once per device,
 TensorFlow's matmul throughput in both (a 256x1024 by 1024x1024 product, alternated, ~2 s) and picks mixed
-bfloat16 when it is at least ``AUTO_MARGIN`` times faster; the measurement is cached in
-``cache_root()/devices.json`` under the device's name and the TensorFlow version.
+bfloat16 when it is at least ``AUTO_MARGIN`` times faster; the measurement is cached per
+device (:mod:`gan_cli.device_cache`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import platform
 import time
 from collections.abc import Iterator
 
 import keras
 import tensorflow as tf
 
-from gan_cli.files import cache_root, write_atomic
+from gan_cli.device_cache import device_name, measured
 
 #: How much faster bfloat16 matmuls must be before ``auto`` trains in mixed bfloat16.
 AUTO_MARGIN = 1.25
-
-
-def device_name() -> str:
-    """The GPU's name when TensorFlow sees one, else the CPU's model name, with the TensorFlow version."""
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        details = tf.config.experimental.get_device_details(gpus[0])
-        name = f"GPU {details.get('device_name', gpus[0].name)}"
-    else:
-        name = f"CPU {_cpu_model()}"
-    return f"{name}, tensorflow {tf.__version__}"
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def matmul_gflops(dtype: str, seconds: float = 0.5) -> float:
@@ -60,23 +36,13 @@ def matmul_gflops(dtype: str, seconds: float = 0.5) -> float:
 
 def measured_choice() -> dict[str, object]:
     """This device's float32 and bfloat16 matmul GFLOP/s and the precision ``auto`` picks (cached)."""
-    path = cache_root() / "devices.json"
-    device = device_name()
-    try:
-        known = json.loads(path.read_text())
-    except (OSError, ValueError):
-        known = {}
-    if isinstance(known, dict) and isinstance(known.get(device), dict):
-        return dict(known[device])
-    fp32 = max(matmul_gflops("float32") for _ in range(2))
-    bf16 = max(matmul_gflops("bfloat16") for _ in range(2))
-    choice = "mixed_bfloat16" if bf16 >= AUTO_MARGIN * fp32 else "float32"
-    entry = {"float32_gflops": round(fp32, 1), "bfloat16_gflops": round(bf16, 1), "choice": choice}
-    known = known if isinstance(known, dict) else {}
-    known[device] = entry
-    with contextlib.suppress(OSError):  # an unwritable cache only costs the measurement next time
-        write_atomic(path, json.dumps(known, indent=2) + "\n")
-    return entry
+    def measure() -> dict[str, object]:
+        fp32 = max(matmul_gflops("float32") for _ in range(2))
+        bf16 = max(matmul_gflops("bfloat16") for _ in range(2))
+        choice = "mixed_bfloat16" if bf16 >= AUTO_MARGIN * fp32 else "float32"
+        return {"float32_gflops": round(fp32, 1), "bfloat16_gflops": round(bf16, 1), "choice": choice}
+
+    return measured("precision", measure)
 
 
 def resolve(precision: str) -> str:

@@ -285,8 +285,10 @@ class TrainSpec:
                 "MultiWorkerMirroredStrategy from TF_CONFIG; batch_size is then per replica")
     steps_per_call: int = _range(1, 1, 100, doc="GAN steps unrolled into one traced call: 10 measured 7-12% faster "
                                            "per step than 1, but tracing them costs ~5 s once; for long runs")
-    jit_compile: bool = _doc(False, "XLA-compile each fused GAN step; off by default because on the 2-core CPU it "
-                                    "measured 3-6x slower (DESIGN.md); try it on a GPU")
+    jit_compile: Literal["auto", True, False] = _doc(
+        "auto", "XLA-compile each fused GAN step; auto times a small update with and without XLA once per "
+                "device and compiles where XLA is 1.1x faster (off on the 2-core CPU, where it measured 11x "
+                "slower); off under train.distribute")
     batch_selection: Literal["random", "shuffle"] = _doc(
         "random", "random: indices drawn with replacement each step (the tutorial); "
                   "shuffle: a new permutation each epoch")
@@ -961,10 +963,10 @@ def _convert(value: Any, tp: Any, key: str, meta: Mapping[str, Any], ctx: _Conte
     if value is None:
         raise ctx.fail(key, f"must not be null; {meta.get('doc', '')}".rstrip("; "))
     if origin is Literal:
-        if value in args and type(value) is type(args[0]):
+        if any(value == a and type(value) is type(a) for a in args):
             return value
-        choices = ", ".join(str(a) for a in args)
-        return_hint = _suggest(value, [str(a) for a in args])
+        choices = ", ".join(_literal_text(a) for a in args)
+        return_hint = _suggest(value, [_literal_text(a) for a in args])
         raise ctx.fail(key, f"unknown value {_describe(value)}{return_hint}; valid choices: {choices}")
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _convert_section(tp, value, f"{key}.", ctx)
@@ -1071,12 +1073,17 @@ def schema_fields(cls: type = Recipe, prefix: str = "") -> list[tuple[str, str, 
     return rows
 
 
+def _literal_text(value: Any) -> str:
+    """A choice as YAML spells it (true, not True)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def _type_text(tp: Any) -> str:
     origin, args = get_origin(tp), get_args(tp)
     if origin in (Union, types.UnionType):
         return " | ".join(_type_text(a) for a in args)
     if origin is Literal:
-        return " | ".join(str(a) for a in args)
+        return " | ".join(_literal_text(a) for a in args)
     if origin is tuple:
         if args and args[-1] is Ellipsis:
             inner = "layer" if args[0] == LayerSpec else _type_text(args[0])

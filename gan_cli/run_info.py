@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gan_cli.errors import GanError
+from gan_cli.files import read_json_object
 
 #: What ``gan info`` accepts, for the error message.
 KINDS = "a run directory, a .keras model, a recipe .yaml or an eval .json"
@@ -54,7 +55,7 @@ def describe_run(root: Path) -> dict[str, Any]:
 
     run = RunDir(root)
     recipe = load_recipe(run.recipe)
-    summary = _read_json(run.summary)
+    summary = read_json_object(run.summary)
     info: dict[str, Any] = {"kind": f"{recipe.family} run directory", "path": str(root),
                             "recipe": _recipe_facts(recipe)}
     checkpoints = committed_checkpoints(run.checkpoints) if run.checkpoints.is_dir() else []
@@ -63,17 +64,18 @@ def describe_run(root: Path) -> dict[str, Any]:
     step = checkpoints[0][0] if checkpoints else 0
     trained: dict[str, Any] = {"steps": step, "finished": False}
     if summary:
-        trained.update({key: summary[key] for key in ("steps", "epochs", "steps_per_epoch", "finished", "seconds",
-                                                      "ms_per_step", "precision", "data") if key in summary})
+        kept = ("steps", "epochs", "steps_per_epoch", "finished", "seconds", "ms_per_step", "precision",
+                "jit_compile", "data")
+        trained.update({key: summary[key] for key in kept if key in summary})
     info["trained"] = trained
-    exported = _read_json(run.generator_info)
+    exported = read_json_object(run.generator_info)
     if run.generator.is_file():
         info["generator"] = {"path": str(run.generator), **{k: exported[k] for k in ("step", "epoch") if k in exported}}
-    best = _read_json(run.best / "generator.json")
+    best = read_json_object(run.best / "generator.json")
     if best:
         info["best"] = {"path": str(run.best), **best}
     if run.eval_json.is_file():
-        info["eval"] = _eval_facts(_read_json(run.eval_json))
+        info["eval"] = _eval_facts(read_json_object(run.eval_json))
     try:
         rows = read_metrics(run.metrics)
     except (OSError, ValueError):
@@ -87,7 +89,7 @@ def describe_run(root: Path) -> dict[str, Any]:
 def _describe_snapshot(path: Path) -> dict[str, Any]:
     """``RUN/best``: the best-FD snapshot."""
     return {"kind": "best-FD snapshot of a run", "path": str(path), "run": str(path.parent),
-            "best": {"path": str(path), **_read_json(path / "generator.json")}}
+            "best": {"path": str(path), **read_json_object(path / "generator.json")}}
 
 
 def describe_model(path: Path) -> dict[str, Any]:
@@ -138,15 +140,6 @@ def _eval_facts(result: Mapping[str, Any]) -> dict[str, Any]:
     return facts
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    """The JSON object in ``path``, or ``{}`` when it is missing or unreadable (info reports what it can)."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _read_json_list(path: Path) -> list[Any]:
     """The JSON list in ``path``, or ``[]`` when it is missing or unreadable."""
     try:
@@ -191,7 +184,8 @@ def _run_lines(info: Mapping[str, Any]) -> list[tuple[str, str]]:
     epochs = f" ({trained['epochs']:g} epochs)" if "epochs" in trained else ""
     lines = [("trained", f"{trained['steps']} steps{epochs}, {state}{timing}")]
     if "precision" in trained:
-        lines.append(("precision", trained["precision"]))
+        xla = {True: ", XLA", False: ""}.get(trained.get("jit_compile"), "")
+        lines.append(("precision", f"{trained['precision']}{xla}"))
     if "data" in trained:
         lines.append(("data", trained["data"]))
     checkpoints = info["checkpoints"]

@@ -233,7 +233,8 @@ def _summary_table(record: RunRecord) -> str:
             ("seconds", _fmt(progress.get("seconds"), ".1f")), ("ms/step", _fmt(progress.get("ms_per_step"), ".2f")),
             ("finished", _fmt(progress.get("finished")))]
     summary = record.summary or {}
-    for key, title in (("precision", "precision"), ("data", "data"), ("generator_params", "generator parameters"),
+    for key, title in (("precision", "precision"), ("jit_compile", "XLA"), ("data", "data"),
+                       ("generator_params", "generator parameters"),
                        ("discriminator_params", "discriminator parameters")):
         if summary.get(key) is not None:
             rows.append((title, _fmt(summary[key])))

@@ -20,7 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gan_cli import distribute, precision, translation_trainer
+from gan_cli import distribute, precision, translation_trainer, xla
 from gan_cli import images as imgs
 from gan_cli.checkpoints import CheckpointStore
 from gan_cli.data import ImageSet, load_images
@@ -88,6 +88,7 @@ def _prepare(recipe: Recipe) -> tuple[ImageSet, Any, int, int]:
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         models = FAMILIES[recipe.family](recipe, data.image_shape, data.num_classes)
     models.strategy = strategy
+    models.jit_compile = xla.resolve(recipe.train.jit_compile, distributed=strategy is not None)
     return data, models, per_epoch, total
 
 
@@ -113,6 +114,7 @@ def _describe_built(recipe: Recipe, data: ImageSet, models: Any, per_epoch: int,
         + (f"; {distribute.replicas(models.strategy)} replicas ({recipe.train.distribute}), global batch "
            f"{recipe.train.batch_size * distribute.replicas(models.strategy)}" if models.strategy else ""),
         precision.describe(recipe.train.precision),
+        xla.describe(recipe.train.jit_compile, distributed=models.strategy is not None),
     ]
 
 
@@ -342,6 +344,7 @@ class _Loop(EpochLoop):
             "data": self.data_description,
             "generator_params": self.models.generator.count_params(),
             "discriminator_params": self.models.discriminator.count_params(),
+            "jit_compile": self.models.jit_compile,
         }
 
 

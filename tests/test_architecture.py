@@ -14,8 +14,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "gan_cli"
 #: Stage of each top-level module or subpackage, left (0) to right along the data flow.
 STAGES = {
     "__init__": 0, "errors": 0, "files": 0, "console": 0, "shipped_recipes": 0,
-    "recipe": 1, "images": 1, "run_dir": 1,
-    "data": 2, "nets": 2, "precision": 2, "distribute": 2, "losses": 2, "optimizers": 2, "plan": 2, "plots": 2,
+    "recipe": 1, "images": 1, "run_dir": 1, "device_cache": 1,
+    "data": 2, "nets": 2, "precision": 2, "xla": 2, "distribute": 2, "losses": 2, "optimizers": 2, "plan": 2,
+    "plots": 2,
     "progress_gif": 2, "tensorboard_log": 2, "recipe_catalog": 2, "run_report": 2,
     "families": 3, "checkpoints": 3, "sampling": 3,
     "evaluation": 4, "epoch_loop": 4,

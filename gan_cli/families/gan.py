@@ -59,7 +59,7 @@ class GanModels:
     num_classes: int | None = None  # set for a conditional GAN: G and D also take a one-hot label
     info: InfoSpec | None = None  # set for InfoGAN: G also takes codes, the combined model also outputs Q(G(.))
     q_layers: list[Any] = field(default_factory=list)  # InfoGAN's own Q-head layers (trained with G)
-    jit_compile: bool = False  # train.jit_compile: XLA for the fused step
+    jit_compile: bool = False  # XLA for the fused step (train.jit_compile, resolved by the trainer)
     strategy: Any = None  # a tf.distribute strategy (train.distribute), the models built in its scope
     _fakes: Any = field(default=None, repr=False)
     _fused: Any = field(default=None, repr=False)
@@ -357,5 +357,4 @@ def _compile(recipe: Recipe, generator: keras.Model, discriminator: keras.Model,
     discriminator.trainable = True
     d_optimizer.build(d_update.trainable_variables)
     return GanModels(generator, discriminator, d_update, combined, d_optimizer, g_optimizer, objective,
-                     recipe.discriminator.clip_value, num_classes, recipe.info if info else None, q_layers,
-                     recipe.train.jit_compile)
+                     recipe.discriminator.clip_value, num_classes, recipe.info if info else None, q_layers)
