@@ -3,6 +3,9 @@
 ``mirrored``: ``tf.distribute.MirroredStrategy`` over every local GPU, or, without GPUs, over the logical CPU
 devices (``GAN_LOGICAL_CPUS=N`` splits the CPU into N, which is how the tests run it on one machine).
 ``multi_worker``: ``tf.distribute.MultiWorkerMirroredStrategy``, each worker started with its ``TF_CONFIG``.
+``tpu``: ``tf.distribute.TPUStrategy`` on the TPU of this Cloud TPU VM, or on the TPU ``$TPU_NAME`` names (a
+Cloud TPU's name or ``grpc://`` address); it needs a TensorFlow build with TPU support. TPUStrategy compiles
+every step with XLA itself.
 ``train.batch_size`` is per replica; the global batch is ``batch_size x replicas``. Every replica gets its
 own rows of each global batch, so the data order does not depend on the number of replicas.
 """
@@ -32,10 +35,12 @@ def make_strategy(name: str) -> tf.distribute.Strategy | None:
     """The strategy ``train.distribute`` names; None for ``none``.
 
     Raises:
-        RecipeError: ``multi_worker`` without ``TF_CONFIG``.
+        RecipeError: ``multi_worker`` without ``TF_CONFIG``; ``tpu`` where no TPU can be found.
     """
     if name == "none":
         return None
+    if name == "tpu":
+        return _tpu_strategy()
     if name == "multi_worker":
         if not os.environ.get("TF_CONFIG"):
             raise RecipeError("train.distribute: multi_worker needs TF_CONFIG in each worker's environment "
@@ -45,6 +50,27 @@ def make_strategy(name: str) -> tf.distribute.Strategy | None:
     gpus = tf.config.list_logical_devices("GPU")
     devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
     return tf.distribute.MirroredStrategy(devices)
+
+
+def _tpu_strategy() -> tf.distribute.Strategy:
+    """TPUStrategy over every core of the TPU ``$TPU_NAME`` names, else this TPU VM's own (``local``)."""
+    target = os.environ.get("TPU_NAME") or "local"
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=target)
+        if target != "local":
+            tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except (ValueError, tf.errors.OpError) as exc:
+        reason = str(exc).strip().splitlines()[0].split(". Failed in initialization")[0][:160]
+        raise RecipeError(f"train.distribute: tpu found no TPU ({reason}); run on a Cloud TPU VM with "
+                          "TensorFlow's TPU build, set TPU_NAME to a TPU's name or grpc:// address, or choose "
+                          "distribute: none, mirrored or multi_worker") from exc
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def compiles_steps(strategy: tf.distribute.Strategy | None) -> bool:
+    """Whether the strategy XLA-compiles each step itself (TPUs), so the fused step must not ask for XLA too."""
+    return isinstance(strategy, tf.distribute.TPUStrategy)
 
 
 def replicas(strategy: tf.distribute.Strategy | None) -> int:

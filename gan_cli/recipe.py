@@ -280,9 +280,10 @@ class TrainSpec:
     precision: Literal["auto", "float32", "mixed_bfloat16"] = _doc(
         "auto", "float32, or mixed_bfloat16 (variables float32, layers computed in bfloat16); auto picks "
                 "mixed_bfloat16 where this device's bfloat16 matmuls measure 1.25x faster, once per device")
-    distribute: Literal["none", "mirrored", "multi_worker"] = _doc(
+    distribute: Literal["none", "mirrored", "multi_worker", "tpu"] = _doc(
         "none", "tf.distribute: mirrored = every local GPU (or GAN_LOGICAL_CPUS logical CPUs); multi_worker = "
-                "MultiWorkerMirroredStrategy from TF_CONFIG; batch_size is then per replica")
+                "MultiWorkerMirroredStrategy from TF_CONFIG; tpu = TPUStrategy on this Cloud TPU VM's TPU (or "
+                "the one named in TPU_NAME); batch_size is then per replica")
     steps_per_call: int = _range(1, 1, 100, doc="GAN steps unrolled into one traced call: 10 measured 7-12% faster "
                                            "per step than 1, but tracing them costs ~5 s once; for long runs")
     jit_compile: Literal["auto", True, False] = _doc(

@@ -93,3 +93,14 @@ def test_a_device_where_xla_measured_faster_trains_with_xla(
                                      "--set", f"train.jit_compile={jit}"])
         assert result.exit_code == 0, result.output
         assert json.loads((run / "summary.json").read_text())["jit_compile"] is expected
+
+
+@pytest.mark.parametrize("recipe", ["wgan_gp_digits", "cgan_digits", "infogan_digits", "hinge_sn_digits"])
+def test_every_gan_family_trains_with_its_fused_step_compiled_by_xla(recipe: str, tmp_path: Path) -> None:
+    """XLA (train.jit_compile, and what TPUStrategy does to every step) compiles each family's whole fused
+    step: the gradient penalty's double gradient, labels, InfoGAN's Q head, spectral norm."""
+    run = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["-q", "train", recipe, "--smoke", "--out", str(run),
+                                      "--set", "train.jit_compile=true"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((run / "summary.json").read_text())["jit_compile"] is True

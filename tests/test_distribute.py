@@ -1,5 +1,6 @@
 """train.distribute: MirroredStrategy over two logical CPUs gives the single-device result for the same
-global batch, and what cannot be distributed yet is refused in the recipe."""
+global batch, two workers write one run directory, a TPU that is not there is one clear error, and what
+cannot be distributed yet is refused in the recipe."""
 
 from __future__ import annotations
 
@@ -47,14 +48,28 @@ def test_mirrored_on_two_cpus_matches_one_device_at_the_same_global_batch(tmp_pa
     assert (tmp_path / "mirrored" / "generator.keras").is_file()
 
 
+@pytest.mark.parametrize("strategy", ["mirrored", "multi_worker", "tpu"])
 @pytest.mark.parametrize("data, key", [
     ({"discriminator": {"clip_value": 0.01}}, "train.distribute"),
     ({"family": "pix2pix", "data": {"source": "digits", "task": "edges"}, "generator": {"architecture": "unet"},
       "discriminator": {"architecture": "patchgan"}}, "train.distribute"),
 ])
-def test_what_cannot_be_distributed_yet_is_refused(data: dict, key: str) -> None:
+def test_what_cannot_be_distributed_yet_is_refused(data: dict, key: str, strategy: str) -> None:
     with pytest.raises(RecipeError, match=key.replace(".", r"\.")):
-        parse_recipe({**data, "train": {"distribute": "mirrored"}})
+        parse_recipe({**data, "train": {"distribute": strategy}})
+
+
+def test_tpu_where_there_is_none_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    """Without a TPU (this machine, CI), ``distribute: tpu`` says so and how to fix it, before any file."""
+    run = tmp_path / "run"
+    env = {key: value for key, value in os.environ.items() if key != "TPU_NAME"}
+    result = subprocess.run([sys.executable, "-m", "gan_cli", "train", str(REPO / "recipes" / "digits_gan.yaml"),
+                             "--out", str(run), "--set", "train.distribute=tpu"],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "train.distribute: tpu found no TPU" in errors[0] and "TPU_NAME" in errors[0]
+    assert "Traceback" not in result.stderr and not run.exists()
 
 
 def test_multi_worker_needs_tf_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
