@@ -81,3 +81,48 @@ def test_layer_list_with_wrong_output_is_a_recipe_error() -> None:
     data = {"generator": {"architecture": "layers", "layers": [{"type": "reshape", "target_shape": [7, 7]}]}}
     with pytest.raises(RecipeError, match=r"generator.layers\[0\]"):
         nets(data, (8, 8, 1))
+
+
+def test_packed_dropout_keeps_each_unit_with_probability_one_minus_rate_and_scales_it() -> None:
+    from gan_cli.nets.common import PackedDropout
+
+    layer = PackedDropout(0.3, seed=5)
+    x = np.random.default_rng(0).uniform(0.5, 1.5, (1000, 1001)).astype("float32")  # odd count: a half word left
+    y = np.asarray(layer(x, training=True))
+    kept = y != 0
+    assert abs(kept.mean() - 0.7) < 0.002  # 1,001,000 units: the standard error is 0.00046
+    np.testing.assert_allclose(y[kept], x[kept] / 0.7, rtol=1e-6)
+    # neighbours (the two halves of one random word) and rows decide independently
+    assert abs(np.corrcoef(kept[:, 0:1000:2].ravel(), kept[:, 1:1001:2].ravel())[0, 1]) < 0.01
+    assert abs(np.corrcoef(kept[:-1].ravel(), kept[1:].ravel())[0, 1]) < 0.01
+    # each call draws a new mask; inference changes nothing
+    assert not np.array_equal(np.asarray(layer(x, training=True)) != 0, kept)
+    np.testing.assert_array_equal(np.asarray(layer(x, training=False)), x)
+
+
+def test_packed_dropout_is_reproducible_and_passes_gradients_through_its_mask() -> None:
+    import tensorflow as tf
+
+    from gan_cli.nets.common import PackedDropout
+
+    x = tf.constant(np.random.default_rng(1).normal(size=(64, 300)).astype("float32"))
+    first, second = PackedDropout(0.5, seed=9), PackedDropout(0.5, seed=9)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = first(x, training=True)
+        loss = tf.reduce_sum(y * 3.0)
+    np.testing.assert_array_equal(np.asarray(y), np.asarray(second(x, training=True)))
+    gradient = np.asarray(tape.gradient(loss, x))
+    np.testing.assert_allclose(gradient, np.where(np.asarray(y) != 0, 3.0 / 0.5, 0.0), rtol=1e-6)
+    half = PackedDropout(0.5, seed=9, dtype="mixed_bfloat16")(tf.cast(x, "bfloat16"), training=True)
+    assert half.dtype == tf.bfloat16 and 0.45 < float(tf.reduce_mean(tf.cast(half != 0, "float32"))) < 0.55
+
+
+def test_models_with_dropout_save_and_load_safely(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _, discriminator = nets({"discriminator": {"dropout": 0.3}}, (8, 8, 1))
+    path = tmp_path / "d.keras"
+    discriminator.save(path)
+    loaded = keras.saving.load_model(path, compile=False, safe_mode=True)
+    x = np.random.default_rng(2).uniform(-1, 1, (4, 8, 8, 1)).astype("float32")
+    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(discriminator(x)), rtol=1e-6)
+    assert any(type(layer).__name__ == "PackedDropout" for layer in loaded.layers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 
 from gan_cli.errors import RecipeError
 
@@ -33,6 +34,33 @@ class SpectralNorm(keras.layers.SpectralNormalization):
 
     def call(self, inputs, training=False):  # type: ignore[no-untyped-def]
         return super().call(inputs, training=bool(training) and self.trainable)
+
+
+@keras.saving.register_keras_serializable(package="gan_cli")
+class PackedDropout(keras.layers.Dropout):
+    """``keras.layers.Dropout`` with a cheaper mask, for every dropout gan builds.
+
+    The same thing is computed: each unit kept with probability 1 - rate and scaled by 1 / (1 - rate), one
+    seed drawn from the layer's SeedGenerator per call (so runs and resumes are as reproducible). It costs
+    less in two ways: each unit's keep decision uses 16 random bits, two units per 32-bit Philox word, half
+    the random numbers Keras draws (rate is then a multiple of 1/65536: 0.3 becomes 0.300003); and the mask
+    is applied as one multiply forward and backward instead of Keras' scale-then-select. On the tutorial
+    discriminator's masks (2 cores, forward and backward) that is 1.5 instead of 2.4 ms per step.
+    """
+
+    def call(self, inputs, training=False):  # type: ignore[no-untyped-def]
+        if not training or self.rate <= 0 or self.rate >= 1 or self.noise_shape is not None:
+            return super().call(inputs, training=training)
+        # Keras' TensorFlow backend folds its int64 seed state into int32 the same way (XLA needs int32)
+        seed = tf.cast(tf.math.floormod(self.seed_generator.next(), tf.int32.max - 1), tf.int32)
+        shape = tf.shape(inputs)
+        count = tf.reduce_prod(shape)
+        words = tf.random.stateless_uniform([(count + 1) // 2], seed=seed, minval=None, maxval=None, dtype=tf.uint32)
+        bits = tf.reshape(tf.bitcast(words, tf.uint16), [-1])[:count]
+        threshold = tf.constant(min(round(self.rate * 65536), 65535), tf.uint16)
+        keep = tf.reshape(bits >= threshold, shape)
+        mask = tf.cast(keep, inputs.dtype) * tf.cast(1.0 / (1.0 - self.rate), inputs.dtype)
+        return inputs * tf.stop_gradient(mask)
 
 
 def kernel_layer(layer: keras.layers.Layer, spectral_norm: bool) -> keras.layers.Layer:

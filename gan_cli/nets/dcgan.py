@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 
 from gan_cli.errors import RecipeError
-from gan_cli.nets.common import activation, kernel_initializer, kernel_layer
+from gan_cli.nets.common import PackedDropout, activation, kernel_initializer, kernel_layer
 from gan_cli.recipe import NetSpec
 
 
@@ -43,7 +43,7 @@ def generator(spec: NetSpec, latent_dim: int, image_shape: tuple[int, int, int])
             x = keras.layers.BatchNormalization(name=f"batch_norm_{index}")(x)
         x = activation(spec.activation, spec.negative_slope, layer_name=f"{spec.activation}_{index}")(x)
         if spec.dropout > 0:
-            x = keras.layers.Dropout(spec.dropout, name=f"dropout_{index}")(x)
+            x = PackedDropout(spec.dropout, name=f"dropout_{index}")(x)
     init = kernel_initializer(spec.kernel_stddev, len(spec.widths), spec.kernel_stddev_layers)
     image = kernel_layer(keras.layers.Conv2DTranspose(image_shape[2], spec.kernel_size, strides=2, padding="same",
                                                       activation=spec.output_activation, kernel_initializer=init,
@@ -66,7 +66,7 @@ def discriminator(spec: NetSpec, image_shape: tuple[int, int, int]) -> keras.Mod
             x = keras.layers.BatchNormalization(name=f"batch_norm_{index}")(x)
         x = activation(spec.activation, spec.negative_slope, layer_name=f"{spec.activation}_{index}")(x)
         if spec.dropout > 0:
-            x = keras.layers.Dropout(spec.dropout, name=f"dropout_{index}")(x)
+            x = PackedDropout(spec.dropout, name=f"dropout_{index}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     init = kernel_initializer(spec.kernel_stddev, len(spec.widths), spec.kernel_stddev_layers)
     score = kernel_layer(keras.layers.Dense(1, activation=spec.output_activation, kernel_initializer=init,

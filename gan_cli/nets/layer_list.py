@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import keras
 
 from gan_cli.errors import RecipeError
-from gan_cli.nets.common import activation, kernel_layer
+from gan_cli.nets.common import PackedDropout, activation, kernel_layer
 from gan_cli.recipe import (
     ActivationLayer,
     BatchNormLayer,
@@ -71,7 +71,7 @@ def _apply_one(spec: object, x: keras.KerasTensor, name: str, spectral_norm: boo
     if isinstance(spec, ActivationLayer):
         return activation(spec.name, spec.negative_slope, layer_name=name)(x)
     if isinstance(spec, DropoutLayer):
-        return keras.layers.Dropout(spec.rate, name=name)(x)
+        return PackedDropout(spec.rate, name=name)(x)
     if isinstance(spec, BatchNormLayer):
         return keras.layers.BatchNormalization(momentum=spec.momentum, name=name)(x)
     if isinstance(spec, UpSamplingLayer):

@@ -6,7 +6,7 @@ import math
 
 import keras
 
-from gan_cli.nets.common import activation, kernel_initializer, kernel_layer
+from gan_cli.nets.common import PackedDropout, activation, kernel_initializer, kernel_layer
 from gan_cli.recipe import NetSpec
 
 
@@ -19,7 +19,7 @@ def _hidden(x: keras.KerasTensor, spec: NetSpec, *, batch_norm: bool) -> keras.K
             x = keras.layers.BatchNormalization(name=f"batch_norm_{index}")(x)
         x = activation(spec.activation, spec.negative_slope, layer_name=f"{spec.activation}_{index}")(x)
         if spec.dropout > 0:
-            x = keras.layers.Dropout(spec.dropout, name=f"dropout_{index}")(x)
+            x = PackedDropout(spec.dropout, name=f"dropout_{index}")(x)
     return x
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import keras
 
-from gan_cli.nets.common import activation, kernel_initializer, kernel_layer, norm_layer
+from gan_cli.nets.common import PackedDropout, activation, kernel_initializer, kernel_layer, norm_layer
 from gan_cli.recipe import DiscriminatorSpec
 
 
@@ -59,7 +59,7 @@ def discriminator(spec: DiscriminatorSpec, image_shape: tuple[int, int, int],
                 y = norm(y)
             y = activation(spec.activation, spec.negative_slope, layer_name=f"s{scale}_act_{index}")(y)
             if spec.dropout > 0:
-                y = keras.layers.Dropout(spec.dropout, name=f"s{scale}_dropout_{index}")(y)
+                y = PackedDropout(spec.dropout, name=f"s{scale}_dropout_{index}")(y)
             features.append(y)
         init = kernel_initializer(spec.kernel_stddev, len(spec.widths), spec.kernel_stddev_layers)
         scores.append(kernel_layer(keras.layers.Conv2D(1, spec.kernel_size, padding="same",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import keras
 
-from gan_cli.nets.common import check_divisible, kernel_initializer, norm_layer
+from gan_cli.nets.common import PackedDropout, check_divisible, kernel_initializer, norm_layer
 from gan_cli.recipe import GeneratorSpec
 
 
@@ -44,7 +44,7 @@ def generator(spec: GeneratorSpec, input_shape: tuple[int, int, int], output_cha
         if norm is not None:
             x = norm(x)
         if spec.dropout > 0 and step < 3:
-            x = keras.layers.Dropout(spec.dropout, name=f"up_dropout_{index}")(x)
+            x = PackedDropout(spec.dropout, name=f"up_dropout_{index}")(x)
         x = keras.layers.ReLU(name=f"up_act_{index}")(x)
         x = keras.layers.Concatenate(name=f"skip_{index}")([x, skips[index]])
     init = kernel_initializer(spec.kernel_stddev, 2 * depth, spec.kernel_stddev_layers)
