@@ -135,7 +135,8 @@ def main() -> int:
     medians = {name: statistics.median(r["ms_per_step"] for r in results) for name, results in runs.items()}
     print(f"machine: {os.cpu_count()} cores; tutorial step {flops / 1e9:.2f} GFLOP; matmul at its shapes, one at a "
           f"time: fp32 {peaks['float32']:.0f} GFLOP/s, bf16 {peaks['bfloat16']:.0f} GFLOP/s")
-    print(f"{'':44}{'ms/step':>9}{'runs':>22}{'speed-up':>9}{'GFLOP/s':>9}{'of peak':>9}{'peak MB':>9}")
+    width = max(len(" ".join(f"{r['ms_per_step']:.1f}" for r in results)) for results in runs.values()) + 2
+    print(f"{'':44}{'ms/step':>9}{'runs':>{width}}{'speed-up':>9}{'GFLOP/s':>9}{'of peak':>9}{'peak MB':>9}")
     rows = (("tutorial loop as written (float32)", "tutorial", "float32"),
             ("gan train mnist_gan.yaml (train.precision auto)", "auto", runs["auto"][0]["precision"]),
             ("gan train mnist_gan.yaml (float32)", "float32", "float32"))
@@ -145,8 +146,8 @@ def main() -> int:
         rate = flops / (ms / 1000) / 1e9
         peak = peaks["bfloat16" if "bfloat16" in str(dtype) else "float32"]
         memory = max(r["peak_rss_mb"] or 0 for r in runs[key])
-        print(f"{label[:44]:44}{ms:>9.1f}{reps:>22}{medians['tutorial'] / ms:>8.2f}x{rate:>9.0f}{rate / peak:>9.0%}"
-              f"{memory:>9.0f}")
+        print(f"{label[:44]:44}{ms:>9.1f}{reps:>{width}}{medians['tutorial'] / ms:>8.2f}x{rate:>9.0f}"
+              f"{rate / peak:>9.0%}{memory:>9.0f}")
     chosen = runs["auto"][0]["precision"]
     print(f"(medians of {args.reps} interleaved runs of {args.steps} steps each; auto chose {chosen})")
     dcgan = run_gan("dcgan_mnist.yaml", 100, "data.source=fashion_mnist", "data.image_size=[32, 32]",
