@@ -68,11 +68,6 @@ def _tpu_strategy() -> tf.distribute.Strategy:
     return tf.distribute.TPUStrategy(resolver)
 
 
-def compiles_steps(strategy: tf.distribute.Strategy | None) -> bool:
-    """Whether the strategy XLA-compiles each step itself (TPUs), so the fused step must not ask for XLA too."""
-    return isinstance(strategy, tf.distribute.TPUStrategy)
-
-
 def replicas(strategy: tf.distribute.Strategy | None) -> int:
     return strategy.num_replicas_in_sync if strategy is not None else 1
 

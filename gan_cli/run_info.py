@@ -184,7 +184,7 @@ def _run_lines(info: Mapping[str, Any]) -> list[tuple[str, str]]:
     epochs = f" ({trained['epochs']:g} epochs)" if "epochs" in trained else ""
     lines = [("trained", f"{trained['steps']} steps{epochs}, {state}{timing}")]
     if "precision" in trained:
-        xla = {True: ", XLA", False: ""}.get(trained.get("jit_compile"), "")
+        xla = ", XLA" if trained.get("jit_compile") is True else ""
         lines.append(("precision", f"{trained['precision']}{xla}"))
     if "data" in trained:
         lines.append(("data", trained["data"]))

@@ -88,8 +88,7 @@ def _prepare(recipe: Recipe) -> tuple[ImageSet, Any, int, int]:
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         models = FAMILIES[recipe.family](recipe, data.image_shape, data.num_classes)
     models.strategy = strategy
-    models.jit_compile = (xla.resolve(recipe.train.jit_compile, distributed=strategy is not None)
-                          and not distribute.compiles_steps(strategy))
+    models.jit_compile = xla.resolve(recipe.train.jit_compile, recipe.train.distribute)
     return data, models, per_epoch, total
 
 
@@ -115,8 +114,7 @@ def _describe_built(recipe: Recipe, data: ImageSet, models: Any, per_epoch: int,
         + (f"; {distribute.replicas(models.strategy)} replicas ({recipe.train.distribute}), global batch "
            f"{recipe.train.batch_size * distribute.replicas(models.strategy)}" if models.strategy else ""),
         precision.describe(recipe.train.precision),
-        "xla: on (TPUStrategy compiles every step)" if distribute.compiles_steps(models.strategy)
-        else xla.describe(recipe.train.jit_compile, distributed=models.strategy is not None),
+        xla.describe(recipe.train.jit_compile, recipe.train.distribute),
     ]
 
 

@@ -5,7 +5,8 @@ pays on GPUs and costs on some CPUs (on the 2-core CPU gan is developed on, 3-6x
 times this device, once: a small GAN-shaped update (a 784-512-256-1 MLP with LeakyReLU and dropout, Adam,
 batch 256, float32) traced with and without XLA, alternated, the best of three windows each; XLA is chosen
 where it is at least ``AUTO_MARGIN`` times faster. The result is cached per device
-(:mod:`gan_cli.device_cache`). Under ``train.distribute`` ``auto`` means off: the measurement is of one device.
+(:mod:`gan_cli.device_cache`). Under ``train.distribute`` ``auto`` means off: the measurement is of one device;
+under ``tpu`` the fused step never asks for XLA, because TPUStrategy compiles every step.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def _update(jit_compile: bool) -> Callable[[], Any]:
     return tf.function(update, autograph=False, jit_compile=jit_compile)
 
 
-def _best_ms(update: Callable[[], Any]) -> float:
+def _window_ms(update: Callable[[], Any]) -> float:
     """Milliseconds per update in one window of ``WINDOW_SECONDS``."""
     count, start = 0, time.perf_counter()
     while time.perf_counter() - start < WINDOW_SECONDS:
@@ -63,8 +64,8 @@ def measure() -> dict[str, Any]:
     compiled().numpy()
     plain_ms, xla_ms = float("inf"), float("inf")
     for _ in range(3):  # alternated, so a busy moment of the machine does not decide alone
-        plain_ms = min(plain_ms, _best_ms(plain))
-        xla_ms = min(xla_ms, _best_ms(compiled))
+        plain_ms = min(plain_ms, _window_ms(plain))
+        xla_ms = min(xla_ms, _window_ms(compiled))
     return {"ms_per_update": round(plain_ms, 3), "xla_ms_per_update": round(xla_ms, 3),
             "choice": plain_ms >= AUTO_MARGIN * xla_ms}
 
@@ -74,18 +75,23 @@ def measured_choice() -> dict[str, Any]:
     return measured("xla", measure)
 
 
-def resolve(jit_compile: bool | str, distributed: bool = False) -> bool:
-    """Whether to XLA-compile the fused step for a recipe's ``train.jit_compile``."""
+def resolve(jit_compile: bool | str, distribute: str = "none") -> bool:
+    """Whether the fused step asks for XLA, for a recipe's ``train.jit_compile`` and ``train.distribute``:
+    never under ``tpu`` (TPUStrategy compiles every step itself), ``auto`` only on one device."""
+    if distribute == "tpu":
+        return False
     if jit_compile == "auto":
-        return False if distributed else bool(measured_choice()["choice"])
+        return distribute == "none" and bool(measured_choice()["choice"])
     return bool(jit_compile)
 
 
-def describe(jit_compile: bool | str, distributed: bool = False) -> str:
+def describe(jit_compile: bool | str, distribute: str = "none") -> str:
     """One line for ``--dry-run``: whether XLA is on, and for ``auto`` the measurement behind it."""
+    if distribute == "tpu":
+        return "xla: on (TPUStrategy compiles every step)"
     if jit_compile != "auto":
         return f"xla: {'on' if jit_compile else 'off'} (train.jit_compile: {str(jit_compile).lower()})"
-    if distributed:
+    if distribute != "none":
         return "xla: off (auto: not measured under train.distribute; set train.jit_compile: true to try it)"
     entry = measured_choice()
     return (f"xla: {'on' if entry['choice'] else 'off'} (auto: a small update {entry['xla_ms_per_update']} ms "

@@ -53,13 +53,14 @@ def test_the_xla_measurement_times_both_ways_and_chooses_by_the_margin() -> None
     assert result["choice"] == (result["ms_per_update"] >= xla.AUTO_MARGIN * result["xla_ms_per_update"])
 
 
-def test_auto_follows_the_measurement_and_is_off_under_a_strategy(
+def test_auto_follows_the_measurement_and_is_off_under_a_strategy_and_tpu_compiles_itself(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GAN_CACHE_DIR", str(tmp_path))
     seed_cache(tmp_path, xla={"choice": True, "ms_per_update": 9.0, "xla_ms_per_update": 3.0})
     assert xla.resolve("auto") is True
-    assert xla.resolve("auto", distributed=True) is False
-    assert xla.resolve(False) is False and xla.resolve(True, distributed=True) is True
+    assert xla.resolve("auto", "mirrored") is False
+    assert xla.resolve(False) is False and xla.resolve(True, "mirrored") is True
+    assert xla.resolve(True, "tpu") is False and xla.describe(True, "tpu").startswith("xla: on (TPUStrategy")
     assert xla.describe("auto").startswith("xla: on (auto: a small update 3.0 ms with XLA vs 9.0 ms without on ")
     assert xla.describe(False) == "xla: off (train.jit_compile: false)"
 
