@@ -26,7 +26,7 @@ from tqdm import tqdm
 from gan_cli import __version__
 from gan_cli.checkpoints import CheckpointStore, export_model
 from gan_cli.errors import TrainingDiverged, TrainingInterrupted, WriteError
-from gan_cli.files import write_atomic
+from gan_cli.files import read_json_object, write_atomic
 from gan_cli.optimizers import set_learning_rates
 from gan_cli.plan import TrainingPlan
 from gan_cli.plots import plot_loss_curves
@@ -49,7 +49,9 @@ def begin(plan: TrainingPlan, store: CheckpointStore, per_epoch: int, total: int
 
     Returns:
         ``(step, metric rows up to that step, seconds trained before, the loop state saved with the
-        checkpoint)``; or, when the run already reached ``total`` steps, its summary (nothing is written then).
+        checkpoint)``; or, when the run already finished (its summary says so), that summary (nothing is
+        written then). A run whose last checkpoint is at ``total`` but which stopped before its summary was
+        written gets the tuple, and ``EpochLoop.go`` writes what the end of training writes.
     """
     run = plan.run
     if not chief:
@@ -68,9 +70,13 @@ def begin(plan: TrainingPlan, store: CheckpointStore, per_epoch: int, total: int
         metric_rows = [r for r in read_metrics(run.metrics) if r["step"] <= step]
         seconds_before = metric_rows[-1]["seconds"] if metric_rows else 0.0
     if step >= total:
-        echo(f"{run.root} already finished at step {step} of {total}; nothing to do (raise "
-             "train.epochs or train.steps with --set to train further)")
-        return json.loads(run.summary.read_text()) if run.summary.is_file() else {"steps": step}
+        summary = read_json_object(run.summary)
+        if summary.get("finished") and summary.get("steps", -1) >= step:
+            echo(f"{run.root} already finished at step {step} of {total}; nothing to do (raise "
+                 "train.epochs or train.steps with --set to train further)")
+            return summary
+        # stopped (e.g. killed) after its last checkpoint but before the files that follow it: go() writes them
+        echo(f"{run.root} reached step {step} of {total} but stopped before writing its final files; writing them")
     if restored is not None:
         echo(f"resuming {run.root} at step {step} (epoch {step / per_epoch:.2f})")
     if plan.changes:
@@ -154,6 +160,9 @@ class EpochLoop:
         self._set_learning_rates()
         every = self.recipe
         previous_handlers = self._catch_stop_signals()
+        if step >= self.total and self.chief:  # resumed after the last checkpoint: redo what follows it
+            self._export(step)
+            plot_loss_curves(metric_rows, self.run.loss_curves, title=self.recipe.name)
         self.board = TensorBoardLog(self.run.tensorboard if self.chief and self.recipe.logs.tensorboard else None)
         try:
             while step < self.total:
@@ -282,6 +291,13 @@ class EpochLoop:
     def _summary(self, step: int, seconds: float, metric_rows: list[dict[str, Any]]) -> dict[str, Any]:
         """``summary.json``: how far and how fast, the data, the checkpoint, the best FD, versions, and the
         loop's own ``_results``."""
+        speed: dict[str, Any] = {
+            "ms_per_step": median_ms(self.step_seconds),
+            "ms_per_step_note": f"median over this invocation's steps after the first {WARMUP_STEPS}"}
+        timed = [row["ms_per_step"] for row in metric_rows if row.get("ms_per_step") is not None]
+        if not self.step_seconds and timed:  # an invocation that only wrote the final files trained no step
+            speed = {"ms_per_step": round(statistics.median(timed), 3),
+                     "ms_per_step_note": "median of the rows of metrics.csv (this invocation trained no steps)"}
         return {
             "name": self.recipe.name,
             "family": self.recipe.family,
@@ -290,8 +306,7 @@ class EpochLoop:
             "steps_per_epoch": self.per_epoch,
             "finished": step >= self.total,
             "seconds": round(seconds, 3),
-            "ms_per_step": median_ms(self.step_seconds),
-            "ms_per_step_note": f"median over this invocation's steps after the first {WARMUP_STEPS}",
+            **speed,
             "precision": keras.mixed_precision.global_policy().name,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             **self._results(metric_rows[-1] if metric_rows else {}),

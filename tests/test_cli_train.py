@@ -192,6 +192,26 @@ def test_resuming_a_finished_run_changes_nothing(tiny_recipe: Path, tmp_path: Pa
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
 
 
+def test_resuming_a_run_stopped_after_its_last_checkpoint_writes_its_final_files(tiny_recipe: Path,
+                                                                                 tmp_path: Path) -> None:
+    """A kill between the last checkpoint and the summary (as kill -9 can) leaves a run that --resume completes."""
+    run = tmp_path / "run"
+    train_ok(tiny_recipe, "--out", run)
+    finished = json.loads((run / "summary.json").read_text())
+    metrics = (run / "metrics.csv").read_bytes()
+    for name in ("summary.json", "generator.keras", "generator.json", "loss_curves.png"):
+        (run / name).unlink()
+    output = train_ok(run, "--resume")
+    assert "stopped before writing its final files" in output and "already finished" not in output
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["finished"] and summary["steps"] == finished["steps"] == 16
+    assert summary["ms_per_step"] is not None and "metrics.csv" in summary["ms_per_step_note"]
+    assert json.loads((run / "generator.json").read_text())["step"] == 16
+    assert (run / "generator.keras").is_file() and (run / "loss_curves.png").is_file()
+    assert (run / "metrics.csv").read_bytes() == metrics  # no step trained twice, no row added
+    assert "already finished at step 16" in train_ok(run, "--resume")
+
+
 def test_resume_through_the_recipe_and_out(tiny_recipe: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     train_ok(tiny_recipe, "--out", run, "--set", "train.epochs=1")
