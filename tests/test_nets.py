@@ -126,3 +126,82 @@ def test_models_with_dropout_save_and_load_safely(tmp_path) -> None:  # type: ig
     x = np.random.default_rng(2).uniform(-1, 1, (4, 8, 8, 1)).astype("float32")
     np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(discriminator(x)), rtol=1e-6)
     assert any(type(layer).__name__ == "PackedDropout" for layer in loaded.layers)
+
+
+def _dense_pair(units: int, inputs: int, **options):  # type: ignore[no-untyped-def]
+    """Keras' Dense and gan's BatchMatMulDense with the same weights."""
+    from gan_cli.nets.common import BatchMatMulDense
+
+    keras_dense, ours = keras.layers.Dense(units, **options), BatchMatMulDense(units, **options)
+    keras_dense.build((None, inputs))
+    ours.build((None, inputs))
+    ours.set_weights(keras_dense.get_weights())
+    return keras_dense, ours
+
+
+@pytest.mark.parametrize("use_bias, activation", [(True, "tanh"), (False, None)])
+def test_batch_matmul_dense_computes_keras_dense_and_its_gradients(use_bias: bool, activation: str | None) -> None:
+    import tensorflow as tf
+
+    x = tf.constant(np.random.default_rng(3).normal(size=(32, 48)).astype("float32"))
+    upstream = tf.constant(np.random.default_rng(4).normal(size=(32, 24)).astype("float32"))
+    results = []
+    for layer in _dense_pair(24, 48, use_bias=use_bias, activation=activation):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+            loss = tf.reduce_sum(y * upstream)
+        results.append([y, *tape.gradient(loss, [x, *layer.trainable_variables])])
+    assert len(results[1]) == (4 if use_bias else 3)
+    for theirs, ours in zip(*results):
+        np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-5, atol=1e-5)
+
+
+def test_batch_matmul_dense_second_derivatives_match_keras_for_the_gradient_penalty() -> None:
+    import tensorflow as tf
+
+    x = tf.constant(np.random.default_rng(5).normal(size=(16, 20)).astype("float32"))
+    penalties = []
+    for first, second in zip(_dense_pair(32, 20, activation="tanh"), _dense_pair(1, 32)):
+        with tf.GradientTape() as outer:
+            with tf.GradientTape() as inner:
+                inner.watch(x)
+                score = second(first(x))
+            norm = tf.norm(inner.gradient(score, x), axis=1)
+            penalty = tf.reduce_mean((norm - 1.0) ** 2)  # WGAN-GP's term: it needs d(dD/dx)/dθ
+        penalties.append([penalty, *outer.gradient(penalty, [*first.trainable_variables, *second.trainable_variables])])
+    assert [g is None for g in penalties[1]] == [g is None for g in penalties[0]]  # D's last bias: no gradient
+    for theirs, ours in zip(*penalties):
+        if theirs is not None:
+            np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-4, atol=1e-6)
+
+
+def test_batch_matmul_dense_in_bfloat16_and_on_other_ranks() -> None:
+    import tensorflow as tf
+
+    from gan_cli.nets.common import BatchMatMulDense
+
+    x = np.random.default_rng(6).normal(size=(8, 16)).astype("float32")
+    layer = BatchMatMulDense(4, dtype="mixed_bfloat16")
+    with tf.GradientTape() as tape:
+        y = layer(tf.cast(x, "bfloat16"))
+        total = tf.reduce_sum(tf.cast(y, "float32"))
+    gradient = tape.gradient(total, layer.kernel)
+    assert y.dtype == tf.bfloat16 and gradient.dtype == tf.float32
+    np.testing.assert_allclose(np.asarray(gradient), np.repeat(x.sum(0)[:, None], 4, axis=1), rtol=2e-2, atol=5e-2)
+    keras_dense, ours = _dense_pair(5, 16)
+    sequence = np.random.default_rng(7).normal(size=(2, 3, 16)).astype("float32")  # rank 3: Keras' own path
+    np.testing.assert_allclose(np.asarray(ours(sequence)), np.asarray(keras_dense(sequence)), rtol=1e-6)
+
+
+def test_every_dense_layer_of_the_trained_networks_takes_the_batch_matmul_gradient(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from gan_cli.nets.common import BatchMatMulDense
+
+    generator, discriminator = nets({}, (28, 28, 1))
+    dense = [layer for model in (generator, discriminator) for layer in model.layers
+             if isinstance(layer, keras.layers.Dense)]
+    assert len(dense) == 8 and all(isinstance(layer, BatchMatMulDense) for layer in dense)
+    generator.save(tmp_path / "g.keras")
+    loaded = keras.saving.load_model(tmp_path / "g.keras", compile=False, safe_mode=True)
+    z = np.random.default_rng(8).normal(size=(3, 100)).astype("float32")
+    np.testing.assert_allclose(np.asarray(loaded(z)), np.asarray(generator(z)), rtol=1e-6)

@@ -1,6 +1,8 @@
-"""Pieces shared by the network builders: activations, initializers, output checks."""
+"""Pieces shared by the network builders: activations, initializers, layers, output checks."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import keras
 import tensorflow as tf
@@ -34,6 +36,53 @@ class SpectralNorm(keras.layers.SpectralNormalization):
 
     def call(self, inputs, training=False):  # type: ignore[no-untyped-def]
         return super().call(inputs, training=bool(training) and self.trainable)
+
+
+@tf.custom_gradient
+def _affine(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) -> tuple[tf.Tensor, Callable[[tf.Tensor], tuple]]:
+    """``x @ kernel + bias`` (x of rank 2) whose input and kernel gradients are BatchMatMul products."""
+
+    def gradient(upstream: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        return (tf.linalg.matmul(upstream[None], kernel[None], adjoint_b=True)[0],
+                tf.linalg.matmul(x[None], upstream[None], adjoint_a=True)[0],
+                tf.raw_ops.BiasAddGrad(out_backprop=upstream))
+
+    return tf.nn.bias_add(tf.matmul(x, kernel), bias), gradient
+
+
+@tf.custom_gradient
+def _linear(x: tf.Tensor, kernel: tf.Tensor) -> tuple[tf.Tensor, Callable[[tf.Tensor], tuple]]:
+    """``x @ kernel`` (x of rank 2), the gradients as in :func:`_affine`."""
+
+    def gradient(upstream: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        return (tf.linalg.matmul(upstream[None], kernel[None], adjoint_b=True)[0],
+                tf.linalg.matmul(x[None], upstream[None], adjoint_a=True)[0])
+
+    return tf.matmul(x, kernel), gradient
+
+
+@keras.saving.register_keras_serializable(package="gan_cli")
+class BatchMatMulDense(keras.layers.Dense):
+    """``keras.layers.Dense`` with a faster backward pass in float32, for every Dense layer gan trains.
+
+    The forward pass is Keras' own (``inputs @ kernel + bias``, then the activation), so TensorFlow still
+    fuses it into one oneDNN kernel. The gradients are the same products, but computed by TensorFlow's
+    BatchMatMul on a batch of one: ``upstream @ kernelᵀ`` and ``inputsᵀ @ upstream``. The default MatMul
+    gradient runs those as MatMul with a transposed operand, which oneDNN runs much slower in float32
+    (on this 2-core CPU, 170-300 against 300-360 GFLOP/s at the tutorial's shapes; bfloat16 is equally
+    fast either way). Higher derivatives (WGAN-GP) go through the same differentiable ops. Inputs of
+    another rank, LoRA and quantized kernels keep Keras' path.
+    """
+
+    def call(self, inputs, training=None):  # type: ignore[no-untyped-def]
+        if len(inputs.shape) != 2 or self.lora_enabled or self.quantization_mode is not None:
+            return super().call(inputs, training=training)
+        kernel = tf.convert_to_tensor(self.kernel)
+        if self.bias is None:
+            outputs = _linear(inputs, kernel)
+        else:
+            outputs = _affine(inputs, kernel, tf.convert_to_tensor(self.bias))
+        return self.activation(outputs) if self.activation is not None else outputs
 
 
 @keras.saving.register_keras_serializable(package="gan_cli")

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import keras
 
+from gan_cli.nets.common import BatchMatMulDense
 from gan_cli.recipe import ConditionSpec, DiscriminatorSpec, GeneratorSpec
 
 
@@ -26,7 +27,7 @@ def conditional_generator(spec: GeneratorSpec, image_shape: tuple[int, int, int]
     inner = build(inner_spec, image_shape)
     z = keras.Input((spec.latent_dim,), name="z")
     label = keras.Input((num_classes,), name="label")
-    code = label if condition.mode == "one_hot" else keras.layers.Dense(
+    code = label if condition.mode == "one_hot" else BatchMatMulDense(
         condition.embedding_dim, use_bias=False, name="label_embedding")(label)
     image = inner(keras.layers.Concatenate(name="z_and_label")([z, code]))
     return keras.Model([z, label], image, name="generator")
@@ -45,7 +46,7 @@ def conditional_discriminator(spec: DiscriminatorSpec, image_shape: tuple[int, i
         maps = keras.layers.Reshape((1, 1, num_classes))(label)
         maps = keras.layers.UpSampling2D((height, width), name="label_channels")(maps)
     else:
-        maps = keras.layers.Dense(height * width, use_bias=False, name="label_embedding")(label)
+        maps = BatchMatMulDense(height * width, use_bias=False, name="label_embedding")(label)
         maps = keras.layers.Reshape((height, width, 1), name="label_channel")(maps)
     score = inner(keras.layers.Concatenate(axis=-1, name="image_and_label")([image, maps]))
     return keras.Model([image, label], score, name="discriminator")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 
 from gan_cli.errors import RecipeError
-from gan_cli.nets.common import PackedDropout, activation, kernel_initializer, kernel_layer
+from gan_cli.nets.common import BatchMatMulDense, PackedDropout, activation, kernel_initializer, kernel_layer
 from gan_cli.recipe import NetSpec
 
 
@@ -28,7 +28,7 @@ def generator(spec: NetSpec, latent_dim: int, image_shape: tuple[int, int, int])
     base_h, base_w = _base_size(spec, image_shape, "generator")
     z = keras.Input((latent_dim,), name="z")
     init = kernel_initializer(spec.kernel_stddev, 0, spec.kernel_stddev_layers)
-    x = kernel_layer(keras.layers.Dense(base_h * base_w * spec.widths[0], use_bias=not spec.batch_norm,
+    x = kernel_layer(BatchMatMulDense(base_h * base_w * spec.widths[0], use_bias=not spec.batch_norm,
                                         kernel_initializer=init, name="project"), spec.spectral_norm)(z)
     if spec.batch_norm:
         x = keras.layers.BatchNormalization(name="batch_norm_0")(x)
@@ -69,6 +69,6 @@ def discriminator(spec: NetSpec, image_shape: tuple[int, int, int]) -> keras.Mod
             x = PackedDropout(spec.dropout, name=f"dropout_{index}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     init = kernel_initializer(spec.kernel_stddev, len(spec.widths), spec.kernel_stddev_layers)
-    score = kernel_layer(keras.layers.Dense(1, activation=spec.output_activation, kernel_initializer=init,
+    score = kernel_layer(BatchMatMulDense(1, activation=spec.output_activation, kernel_initializer=init,
                                             name="score"), spec.spectral_norm)(x)
     return keras.Model(image, score, name="discriminator")

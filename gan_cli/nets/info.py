@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import keras
 
+from gan_cli.nets.common import BatchMatMulDense
 from gan_cli.recipe import GeneratorSpec, InfoSpec
 
 
@@ -30,8 +31,8 @@ def info_generator(spec: GeneratorSpec, image_shape: tuple[int, int, int], info:
 def q_head(discriminator: keras.Model, info: InfoSpec) -> tuple[keras.Model, list[keras.layers.Layer]]:
     """Q(x) -> [c1 logits (K), c means (n)] sharing D's body; returns the model and Q's own layers."""
     body = discriminator.layers[-1].input
-    own = [keras.layers.Dense(128, name="q_dense"), keras.layers.LeakyReLU(0.2, name="q_leaky_relu"),
-           keras.layers.Dense(info.categorical + info.continuous, name="q_codes")]
+    own = [BatchMatMulDense(128, name="q_dense"), keras.layers.LeakyReLU(0.2, name="q_leaky_relu"),
+           BatchMatMulDense(info.categorical + info.continuous, name="q_codes")]
     x = keras.layers.Flatten(name="q_flatten")(body) if len(body.shape) > 2 else body
     for layer in own:
         x = layer(x)

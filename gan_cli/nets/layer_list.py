@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import keras
 
 from gan_cli.errors import RecipeError
-from gan_cli.nets.common import PackedDropout, activation, kernel_layer
+from gan_cli.nets.common import BatchMatMulDense, PackedDropout, activation, kernel_layer
 from gan_cli.recipe import (
     ActivationLayer,
     BatchNormLayer,
@@ -56,7 +56,7 @@ def _apply_one(spec: object, x: keras.KerasTensor, name: str, spectral_norm: boo
     if isinstance(spec, DenseLayer):
         if len(x.shape) > 2:
             x = keras.layers.Flatten(name=f"{name}_flatten")(x)
-        return kernel_layer(keras.layers.Dense(spec.units, activation=spec.activation, use_bias=spec.use_bias,
+        return kernel_layer(BatchMatMulDense(spec.units, activation=spec.activation, use_bias=spec.use_bias,
                                                kernel_initializer=_init(spec.kernel_stddev), name=name),
                             spectral_norm)(x)
     if isinstance(spec, Conv2DLayer):
