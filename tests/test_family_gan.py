@@ -251,3 +251,33 @@ def test_fused_step_makes_exactly_the_tutorials_updates(family: str, extra: dict
     for key in state_a:
         for a, b in zip(state_a[key], state_b[key]):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6, err_msg=key)
+
+
+def test_the_tutorial_step_takes_batch_matmul_gradients_and_stays_the_tutorials_update() -> None:
+    """At the tutorial's sizes in float32 the fused step's large Dense layers take BatchMatMul gradients
+    (BatchMatMulDense), and the step still equals the tutorial's two train_on_batch calls."""
+    from gan_cli.recipe import load_recipe
+    from gan_cli.shipped_recipes import recipe_path
+
+    recipe = load_recipe(recipe_path("mnist_gan"), ["train.precision=float32"])
+    rng = np.random.default_rng(2)
+    inputs = ([tf.constant(rng.uniform(-1, 1, (128, 28, 28, 1)).astype("float32"))],
+              [tf.constant(rng.standard_normal((128, 100)).astype("float32"))],
+              tf.constant(rng.standard_normal((128, 100)).astype("float32")))
+    runs = []
+    for fused in (False, True):
+        keras.utils.set_random_seed(0)
+        models = FAMILIES["gan"](recipe, (28, 28, 1))
+        logs = [(models.train_step if fused else models.unfused_step)(*inputs) for _ in range(2)]
+        runs.append((logs, [np.array(v) for vs in models.checkpoint_state().values() for v in vs]))
+    graph = models._fused.get_concrete_function(
+        [([inputs[0][0]], [inputs[1][0]], inputs[2], None, None, None, None)]).graph.as_graph_def()
+    ops = [node.op for node in graph.node] + [node.op for f in graph.library.function for node in f.node_def]
+    # D's update: 3 layers x (input, kernel); the generator's update: 3 D and 3 G layers x 2
+    assert ops.count("BatchMatMulV2") == 18
+    (logs_a, state_a), (logs_b, state_b) = runs
+    for a, b in zip(logs_a, logs_b):
+        for key in a:
+            assert a[key] == pytest.approx(b[key], rel=1e-4, abs=1e-5), key
+    for a, b in zip(state_a, state_b):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

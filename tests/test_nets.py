@@ -139,14 +139,21 @@ def _dense_pair(units: int, inputs: int, **options):  # type: ignore[no-untyped-
     return keras_dense, ours
 
 
+def _normal(*shape: int, seed: int):  # type: ignore[no-untyped-def]
+    import tensorflow as tf
+
+    return tf.constant(np.random.default_rng(seed).normal(size=shape).astype("float32"))
+
+
 @pytest.mark.parametrize("use_bias, activation", [(True, "tanh"), (False, None)])
 def test_batch_matmul_dense_computes_keras_dense_and_its_gradients(use_bias: bool, activation: str | None) -> None:
     import tensorflow as tf
 
-    x = tf.constant(np.random.default_rng(3).normal(size=(32, 48)).astype("float32"))
-    upstream = tf.constant(np.random.default_rng(4).normal(size=(32, 24)).astype("float32"))
+    x, upstream = _normal(128, 320, seed=3), _normal(128, 256, seed=4)
+    pair = _dense_pair(256, 320, use_bias=use_bias, activation=activation)
+    assert pair[1].takes_batch_matmul_gradients((128, 320))  # 10.5 M multiply-adds: BatchMatMul gradients
     results = []
-    for layer in _dense_pair(24, 48, use_bias=use_bias, activation=activation):
+    for layer in pair:
         with tf.GradientTape() as tape:
             tape.watch(x)
             y = layer(x)
@@ -154,15 +161,15 @@ def test_batch_matmul_dense_computes_keras_dense_and_its_gradients(use_bias: boo
         results.append([y, *tape.gradient(loss, [x, *layer.trainable_variables])])
     assert len(results[1]) == (4 if use_bias else 3)
     for theirs, ours in zip(*results):
-        np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-4, atol=1e-4)
 
 
 def test_batch_matmul_dense_second_derivatives_match_keras_for_the_gradient_penalty() -> None:
     import tensorflow as tf
 
-    x = tf.constant(np.random.default_rng(5).normal(size=(16, 20)).astype("float32"))
+    x = _normal(128, 320, seed=5)
     penalties = []
-    for first, second in zip(_dense_pair(32, 20, activation="tanh"), _dense_pair(1, 32)):
+    for first, second in zip(_dense_pair(256, 320, activation="tanh"), _dense_pair(1, 256)):
         with tf.GradientTape() as outer:
             with tf.GradientTape() as inner:
                 inner.watch(x)
@@ -173,34 +180,39 @@ def test_batch_matmul_dense_second_derivatives_match_keras_for_the_gradient_pena
     assert [g is None for g in penalties[1]] == [g is None for g in penalties[0]]  # D's last bias: no gradient
     for theirs, ours in zip(*penalties):
         if theirs is not None:
-            np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-4, atol=1e-6)
+            np.testing.assert_allclose(np.asarray(ours), np.asarray(theirs), rtol=1e-3, atol=1e-5)
 
 
-def test_batch_matmul_dense_in_bfloat16_and_on_other_ranks() -> None:
-    import tensorflow as tf
+def test_batch_matmul_dense_keeps_keras_path_where_batch_matmul_would_not_be_faster() -> None:
+    from gan_cli.nets.common import BATCH_MATMUL_MIN_MACS, BatchMatMulDense
 
-    from gan_cli.nets.common import BatchMatMulDense
-
-    x = np.random.default_rng(6).normal(size=(8, 16)).astype("float32")
-    layer = BatchMatMulDense(4, dtype="mixed_bfloat16")
-    with tf.GradientTape() as tape:
-        y = layer(tf.cast(x, "bfloat16"))
-        total = tf.reduce_sum(tf.cast(y, "float32"))
-    gradient = tape.gradient(total, layer.kernel)
-    assert y.dtype == tf.bfloat16 and gradient.dtype == tf.float32
-    np.testing.assert_allclose(np.asarray(gradient), np.repeat(x.sum(0)[:, None], 4, axis=1), rtol=2e-2, atol=5e-2)
+    layer = BatchMatMulDense(256)
+    layer.build((None, 256))
+    assert layer.takes_batch_matmul_gradients((128, 256)) and BATCH_MATMUL_MIN_MACS == 128 * 256 * 256
+    assert not layer.takes_batch_matmul_gradients((127, 256))  # small products: MatMul is faster
+    assert not layer.takes_batch_matmul_gradients((None, 256))  # batch unknown while tracing
+    assert not layer.takes_batch_matmul_gradients((2, 128, 256))  # rank 3: Keras' own path
+    half = BatchMatMulDense(256, dtype="mixed_bfloat16")
+    half.build((None, 256))
+    assert not half.takes_batch_matmul_gradients((4096, 256))  # bfloat16: as fast either way
     keras_dense, ours = _dense_pair(5, 16)
-    sequence = np.random.default_rng(7).normal(size=(2, 3, 16)).astype("float32")  # rank 3: Keras' own path
+    sequence = np.random.default_rng(7).normal(size=(2, 3, 16)).astype("float32")
     np.testing.assert_allclose(np.asarray(ours(sequence)), np.asarray(keras_dense(sequence)), rtol=1e-6)
 
 
-def test_every_dense_layer_of_the_trained_networks_takes_the_batch_matmul_gradient(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_tutorial_networks_take_batch_matmul_gradients_on_their_large_layers(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from gan_cli.nets.common import BatchMatMulDense
 
     generator, discriminator = nets({}, (28, 28, 1))
     dense = [layer for model in (generator, discriminator) for layer in model.layers
              if isinstance(layer, keras.layers.Dense)]
     assert len(dense) == 8 and all(isinstance(layer, BatchMatMulDense) for layer in dense)
+    fast = {f"{model.name}/{layer.name}" for model, rows in ((generator, 128), (discriminator, 256))
+            for layer in model.layers if isinstance(layer, BatchMatMulDense)
+            and layer.takes_batch_matmul_gradients((rows, layer.kernel.shape[0]))}
+    # all but G's 100x256 input layer and D's 256x1 score (3.3 M and 65 k multiply-adds: MatMul is faster)
+    assert fast == {"generator/dense_1", "generator/dense_2", "generator/dense_out",
+                    "discriminator/dense_0", "discriminator/dense_1", "discriminator/dense_2"}
     generator.save(tmp_path / "g.keras")
     loaded = keras.saving.load_model(tmp_path / "g.keras", compile=False, safe_mode=True)
     z = np.random.default_rng(8).normal(size=(3, 100)).astype("float32")

@@ -38,44 +38,57 @@ class SpectralNorm(keras.layers.SpectralNormalization):
         return super().call(inputs, training=bool(training) and self.trainable)
 
 
+#: rows x inputs x units from which BatchMatMulDense takes its gradients from BatchMatMul (2 cores, float32:
+#: below about 4 M multiply-adds the BatchMatMul kernel's own overhead makes it slower, from about 8 M faster)
+BATCH_MATMUL_MIN_MACS = 1 << 23
+
+
+def _input_and_kernel_gradients(x: tf.Tensor, kernel: tf.Tensor, upstream: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """``upstream @ kernelᵀ`` and ``xᵀ @ upstream`` as rank-2 BatchMatMulV2 products (differentiable again)."""
+    return (tf.raw_ops.BatchMatMulV2(x=upstream, y=kernel, adj_y=True),
+            tf.raw_ops.BatchMatMulV2(x=x, y=upstream, adj_x=True))
+
+
 @tf.custom_gradient
 def _affine(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) -> tuple[tf.Tensor, Callable[[tf.Tensor], tuple]]:
-    """``x @ kernel + bias`` (x of rank 2) whose input and kernel gradients are BatchMatMul products."""
+    """``x @ kernel + bias`` (rank 2) with :func:`_input_and_kernel_gradients`."""
 
     def gradient(upstream: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-        return (tf.linalg.matmul(upstream[None], kernel[None], adjoint_b=True)[0],
-                tf.linalg.matmul(x[None], upstream[None], adjoint_a=True)[0],
-                tf.raw_ops.BiasAddGrad(out_backprop=upstream))
+        return (*_input_and_kernel_gradients(x, kernel, upstream), tf.raw_ops.BiasAddGrad(out_backprop=upstream))
 
     return tf.nn.bias_add(tf.matmul(x, kernel), bias), gradient
 
 
 @tf.custom_gradient
 def _linear(x: tf.Tensor, kernel: tf.Tensor) -> tuple[tf.Tensor, Callable[[tf.Tensor], tuple]]:
-    """``x @ kernel`` (x of rank 2), the gradients as in :func:`_affine`."""
-
-    def gradient(upstream: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        return (tf.linalg.matmul(upstream[None], kernel[None], adjoint_b=True)[0],
-                tf.linalg.matmul(x[None], upstream[None], adjoint_a=True)[0])
-
-    return tf.matmul(x, kernel), gradient
+    """``x @ kernel`` (rank 2) with :func:`_input_and_kernel_gradients`."""
+    return tf.matmul(x, kernel), lambda upstream: _input_and_kernel_gradients(x, kernel, upstream)
 
 
 @keras.saving.register_keras_serializable(package="gan_cli")
 class BatchMatMulDense(keras.layers.Dense):
-    """``keras.layers.Dense`` with a faster backward pass in float32, for every Dense layer gan trains.
+    """``keras.layers.Dense`` with a faster backward pass for large float32 products; every Dense gan trains.
 
     The forward pass is Keras' own (``inputs @ kernel + bias``, then the activation), so TensorFlow still
-    fuses it into one oneDNN kernel. The gradients are the same products, but computed by TensorFlow's
-    BatchMatMul on a batch of one: ``upstream @ kernelᵀ`` and ``inputsᵀ @ upstream``. The default MatMul
-    gradient runs those as MatMul with a transposed operand, which oneDNN runs much slower in float32
-    (on this 2-core CPU, 170-300 against 300-360 GFLOP/s at the tutorial's shapes; bfloat16 is equally
-    fast either way). Higher derivatives (WGAN-GP) go through the same differentiable ops. Inputs of
-    another rank, LoRA and quantized kernels keep Keras' path.
+    fuses it into one oneDNN kernel. The gradients are the same products, ``upstream @ kernelᵀ`` and
+    ``inputsᵀ @ upstream``, computed by TensorFlow's BatchMatMulV2 where TensorFlow's own MatMul gradient
+    uses MatMul with a transposed operand, which oneDNN runs much slower in float32 (on this 2-core CPU
+    160-300 against 270-360 GFLOP/s at the tutorial's shapes). That holds only for large products, so the
+    layer keeps Keras' path (bit for bit) unless :meth:`takes_batch_matmul_gradients`: bfloat16 runs equally
+    fast either way, and small products run faster as MatMul. Higher derivatives (WGAN-GP) go through the
+    same differentiable ops.
     """
 
+    def takes_batch_matmul_gradients(self, input_shape: tuple[int | None, ...]) -> bool:
+        """Whether a call on ``input_shape`` uses BatchMatMul gradients: float32 compute, rank-2 inputs of a
+        known batch size, at least BATCH_MATMUL_MIN_MACS multiply-adds, no LoRA or quantization."""
+        if (len(input_shape) != 2 or input_shape[0] is None or input_shape[1] is None
+                or self.compute_dtype != "float32" or self.lora_enabled or self.quantization_mode is not None):
+            return False
+        return int(input_shape[0]) * int(input_shape[1]) * self.units >= BATCH_MATMUL_MIN_MACS
+
     def call(self, inputs, training=None):  # type: ignore[no-untyped-def]
-        if len(inputs.shape) != 2 or self.lora_enabled or self.quantization_mode is not None:
+        if not self.takes_batch_matmul_gradients(tuple(inputs.shape)):
             return super().call(inputs, training=training)
         kernel = tf.convert_to_tensor(self.kernel)
         if self.bias is None:
