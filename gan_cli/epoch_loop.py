@@ -32,7 +32,7 @@ from gan_cli.plan import TrainingPlan
 from gan_cli.plots import plot_loss_curves
 from gan_cli.progress_gif import update_progress_gif
 from gan_cli.recipe import Recipe, dump_recipe
-from gan_cli.run_dir import METRIC_COLUMNS, RunDir, read_metrics, write_json, write_metrics
+from gan_cli.run_dir import METRIC_COLUMNS, RunDir, median_row_ms, read_metrics, write_json, write_metrics
 from gan_cli.tensorboard_log import TensorBoardLog
 
 #: Steps at the start of an invocation left out of ``ms_per_step`` (tracing, warm caches).
@@ -294,10 +294,11 @@ class EpochLoop:
         speed: dict[str, Any] = {
             "ms_per_step": median_ms(self.step_seconds),
             "ms_per_step_note": f"median over this invocation's steps after the first {WARMUP_STEPS}"}
-        timed = [row["ms_per_step"] for row in metric_rows if row.get("ms_per_step") is not None]
-        if not self.step_seconds and timed:  # an invocation that only wrote the final files trained no step
-            speed = {"ms_per_step": round(statistics.median(timed), 3),
-                     "ms_per_step_note": "median of the rows of metrics.csv (this invocation trained no steps)"}
+        from_rows = median_row_ms(metric_rows)
+        if not self.step_seconds and from_rows is not None:  # an invocation that only wrote the final files
+            speed = {"ms_per_step": round(from_rows, 3),
+                     "ms_per_step_note": "median of the rows of metrics.csv after the first (this invocation "
+                                         "trained no steps)"}
         return {
             "name": self.recipe.name,
             "family": self.recipe.family,

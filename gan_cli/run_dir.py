@@ -28,6 +28,7 @@ import io
 import json
 import math
 import re
+import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -242,6 +243,13 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
     with path.open(newline="", encoding="utf-8") as handle:
         return [{k: (v if k == "health" else float(v)) for k, v in row.items() if v not in (None, "")}
                 for row in csv.DictReader(handle)]
+
+
+def median_row_ms(rows: Sequence[Mapping[str, Any]]) -> float | None:
+    """Median ms/step of metrics rows, leaving out the first (its steps include tracing) when there are
+    others; None when no row has a timing."""
+    timings = [row["ms_per_step"] for row in rows[1:] or rows if row.get("ms_per_step") is not None]
+    return statistics.median(timings) if timings else None
 
 
 def _format(value: Any) -> str:

@@ -16,7 +16,6 @@ import html
 import io
 import json
 import math
-import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,15 @@ from gan_cli import __version__
 from gan_cli.errors import RunDirError
 from gan_cli.files import write_atomic
 from gan_cli.recipe import flatten_keys
-from gan_cli.run_dir import RunDir, SampleGridFile, evenly_spaced, open_run, read_metrics, sample_grid_files
+from gan_cli.run_dir import (
+    RunDir,
+    SampleGridFile,
+    evenly_spaced,
+    median_row_ms,
+    open_run,
+    read_metrics,
+    sample_grid_files,
+)
 
 #: Where the report of several runs goes without ``--out`` (one run's goes to ``RUN/report.html``).
 REPORT_NAME = "report.html"
@@ -88,10 +95,9 @@ class RunRecord:
         if not self.metrics:
             return {"final": {}, "source": None}
         last = self.metrics[-1]
-        timings = [r["ms_per_step"] for r in self.metrics[1:] or self.metrics if "ms_per_step" in r]
         final = {k: last[k] for k in (*_LOSS_KEYS, "val_l1") if k in last}
         return {"steps": _int(last.get("step")), "epochs": _int(last.get("epoch")), "seconds": last.get("seconds"),
-                "ms_per_step": statistics.median(timings) if timings else None, "finished": False,
+                "ms_per_step": median_row_ms(self.metrics), "finished": False,
                 "final": final, "source": "metrics.csv"}
 
     def health_warnings(self) -> list[tuple[int | None, str]]:
