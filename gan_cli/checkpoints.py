@@ -5,17 +5,17 @@ Keras 3 models are not tracked as objects by ``tf.train.Checkpoint``, so the fam
 explicit variable lists (weights, BatchNorm statistics, dropout SeedGenerator states, optimizer
 slots and iteration counters). ``tf.train.CheckpointManager`` writes the data files; then a manifest
 ``ckpt-N.manifest.json`` is written atomically with the sha256 of each of them and the training loop's
-state at that step (health monitor, best FD, learning-rate scale). The manifest is the commit mark: a
+state at that step (health monitor, best FD, learning-rate scale), and the resolved recipe the checkpoint was
+trained with (``recipe``, and ``recipe_sha256``: the sha256 of ``recipe.yaml`` as gan wrote it), so a resume can
+tell a hand-edited ``recipe.yaml`` from the recipe behind the weights. The manifest is the commit mark: a
 checkpoint without one (the process died while saving) is never taken as the latest, and one whose files
 no longer match their sha256 is named as damaged and passed over for the newest intact one.
-The user-facing ``generator.keras`` is exported beside it, also through a temporary file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -26,10 +26,9 @@ import numpy as np
 import tensorflow as tf
 
 from gan_cli.errors import RunDirError, TrainingDiverged
-from gan_cli.files import atomic_path, replace_directory, write_atomic
-
-#: Suffix of a checkpoint's manifest, beside its ``.index`` and ``.data-*`` files.
-MANIFEST_SUFFIX = ".manifest.json"
+from gan_cli.files import replace_directory, write_atomic
+from gan_cli.recipe import Recipe, dump_recipe, recipe_to_dict
+from gan_cli.run_dir import MANIFEST_SUFFIX, committed_checkpoints  # plain JSON, readable without TensorFlow
 
 
 class CheckpointStore:
@@ -41,6 +40,10 @@ class CheckpointStore:
         fixed_latents: the latent batch behind every sample grid; saved with the state.
         keep: how many checkpoints to keep.
     """
+
+    #: the resolved recipe being trained, recorded in every manifest from then on (``epoch_loop.begin`` sets it;
+    #: None records none, as gan did before recipes were recorded)
+    recipe: Recipe | None = None
 
     def __init__(self, directory: Path, state: Mapping[str, list[Any]], fixed_latents: np.ndarray,
                  keep: int) -> None:
@@ -88,7 +91,7 @@ class CheckpointStore:
         self.step.assign(step)
         try:
             prefix = Path(self._manager.save(checkpoint_number=step))
-            write_manifest(prefix, {"step": step, "loop": dict(loop_state or {})})
+            write_manifest(prefix, {"step": step, **recipe_record(self.recipe), "loop": dict(loop_state or {})})
         except (OSError, tf.errors.OpError, RunDirError) as exc:
             reason = getattr(exc, "strerror", None) or getattr(exc, "message", None) or str(exc)
             kept = f"the previous checkpoint {committed[0][1]} is intact" if committed else "no earlier checkpoint"
@@ -127,10 +130,15 @@ class CheckpointStore:
                           "(or restore the file from a backup)")
 
     def _restore(self, prefix: str) -> int:
+        status = None
         try:
-            self._checkpoint.restore(prefix).assert_existing_objects_matched()
+            status = self._checkpoint.restore(prefix)
+            status.assert_existing_objects_matched()
         except (AssertionError, ValueError, tf.errors.OpError) as exc:
-            raise RunDirError(f"{prefix}: checkpoint does not match the run's recipe "
+            if status is not None:
+                status.expect_partial()  # no "unrestored values" warnings when it is collected
+            raise RunDirError(f"{prefix}: the checkpoint's weights do not fit the networks this recipe builds (a "
+                              "changed network shape cannot be resumed; start a new run with another --out) "
                               f"({str(exc).splitlines()[0][:160]})") from None
         return int(self.step.numpy())
 
@@ -146,14 +154,14 @@ class CheckpointStore:
 
     def write_snapshot(self, directory: Path, step: int, generator: keras.Model, info: dict[str, Any]) -> None:
         """A standalone copy of the current state in ``directory`` (``ckpt`` files with their manifest,
-        ``generator.keras`` and ``info`` as ``generator.json``), replacing the previous one only once complete.
-        Used for the best checkpoint by FD."""
+        ``generator`` saved as ``generator.keras`` and ``info`` as ``generator.json``), replacing the previous one
+        only once complete. Used for the best checkpoint by FD (with a portable generator)."""
         self.step.assign(step)
         staging = directory.with_name(f".{directory.name}.staging")
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         self._checkpoint.write(str(staging / "ckpt"))
-        write_manifest(staging / "ckpt", {"step": step})
+        write_manifest(staging / "ckpt", {"step": step, **recipe_record(self.recipe)})
         generator.save(staging / "generator.keras")
         (staging / "generator.json").write_text(json.dumps(info, indent=2) + "\n")
         replace_directory(staging, directory)
@@ -166,22 +174,14 @@ def write_manifest(prefix: Path, extra: Mapping[str, Any]) -> None:
     write_atomic(Path(f"{prefix}{MANIFEST_SUFFIX}"), json.dumps({**extra, "sha256": files}, indent=1) + "\n")
 
 
-def committed_checkpoints(directory: Path) -> list[tuple[int, Path, dict[str, Any]]]:
-    """``(step, prefix, manifest)`` of every checkpoint in ``directory`` that has a readable manifest and its
-    index file, newest first."""
-    found = []
-    for path in directory.glob(f"ckpt-*{MANIFEST_SUFFIX}"):
-        match = re.fullmatch(rf"ckpt-(\d+){re.escape(MANIFEST_SUFFIX)}", path.name)
-        prefix = Path(str(path)[: -len(MANIFEST_SUFFIX)])
-        if match is None or not Path(f"{prefix}.index").exists():
-            continue
-        try:
-            manifest = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(manifest, dict) and isinstance(manifest.get("sha256"), dict):
-            found.append((int(match.group(1)), prefix, manifest))
-    return sorted(found, key=lambda item: item[0], reverse=True)
+def recipe_record(recipe: Recipe | None) -> dict[str, Any]:
+    """A manifest's record of the recipe a checkpoint was trained with: ``recipe`` (the resolved recipe as plain
+    data, which ``recipe.parse_recipe`` reads back) and ``recipe_sha256`` (the sha256 of ``dump_recipe``'s text,
+    i.e. of ``RUN/recipe.yaml`` as gan writes it); ``{}`` for None."""
+    if recipe is None:
+        return {}
+    text = dump_recipe(recipe)
+    return {"recipe": recipe_to_dict(recipe), "recipe_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
 
 
 def verify_checkpoint(prefix: Path, manifest: Mapping[str, Any]) -> str | None:
@@ -203,8 +203,3 @@ def file_sha256(path: Path) -> str:
 def _any_manifest(directory: Path) -> bool:
     return any(directory.glob(f"ckpt-*{MANIFEST_SUFFIX}"))
 
-
-def export_model(model: keras.Model, path: Path) -> None:
-    """Save a model as ``.keras`` through a temporary file, so ``path`` is never half-written."""
-    with atomic_path(path, suffix=".keras") as tmp:
-        model.save(tmp)

@@ -15,7 +15,7 @@ import click
 
 from gan_cli import __version__
 from gan_cli.console import QUIET, VERBOSE, library_echo, progress_bars, say, verbosity
-from gan_cli.errors import GanError
+from gan_cli.errors import GanError, TrainingInterrupted, UsageError
 
 
 def _quiet_tensorflow() -> None:
@@ -25,7 +25,9 @@ def _quiet_tensorflow() -> None:
     process's stderr is pointed at /dev/null while it is imported. Import errors still propagate.
     C++ log lines below FATAL are hidden too (level 3): Grappler's remapper logs "remapper failed" as an
     error when it cannot fuse a BiasAdd + LeakyReLU gradient (the U-Net and PatchGAN have that pattern) and
-    then simply runs the graph unfused; failures that matter reach Python as exceptions.
+    then simply runs the graph unfused; failures that matter reach Python as exceptions. TensorFlow's Python
+    warnings (e.g. "deleted with unrestored values" after a checkpoint that does not fit, which gan reports in
+    its own line) are hidden the same way.
     """
     root = click.get_current_context().find_root().params
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1" if verbosity() == VERBOSE else "3")
@@ -36,10 +38,11 @@ def _quiet_tensorflow() -> None:
     try:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
-            import tensorflow  # noqa: F401
+            import tensorflow
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+    tensorflow.get_logger().setLevel("ERROR")
 
 
 def _handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -53,10 +56,11 @@ def _handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except GanError as exc:
             if debug:
                 raise
-            say(f"Error: {exc}", err=True)
-            sys.exit(getattr(exc, "exit_code", 1))
+            # an interruption is the user's wish, not an error: its line says where to continue, unprefixed
+            say(str(exc) if isinstance(exc, TrainingInterrupted) else f"Error: {exc}", err=True)
+            sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            say("Error: interrupted", err=True)
+            say("interrupted", err=True)
             sys.exit(130)
         except click.exceptions.Exit:
             raise
@@ -82,7 +86,51 @@ def _parse_grid(_ctx: click.Context, _param: click.Parameter, value: str | None)
     return int(match.group(1)), int(match.group(2))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _complete_recipe(_ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion of a recipe argument: the shipped recipes' names that start with what is typed, then the
+    shell's own file and folder names."""
+    from click.shell_completion import CompletionItem
+
+    from gan_cli.shipped_recipes import shipped_names
+
+    try:
+        names = [name for name in shipped_names() if name.startswith(incomplete)]
+    except GanError:  # the shipped recipes are not on the file system: files only
+        names = []
+    return [CompletionItem(name) for name in names] + [CompletionItem(incomplete, type="file")]
+
+
+#: gan's own flags, which every command also takes after its name (``gan train R -q`` is ``gan -q train R``).
+_GLOBAL_FLAGS = ((("--debug",), "Same as gan --debug: full tracebacks instead of one-line errors."),
+                 (("-q", "--quiet"), "Same as gan --quiet: only results, warnings and errors."),
+                 (("-v", "--verbose"), "Same as gan --verbose: more detail."))
+
+
+def _set_root_flag(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """A global flag given after a command's name: set it on the root command, where every reader looks."""
+    if not value:
+        return
+    root = ctx.find_root()
+    root.params[str(param.name)] = True
+    if root.params.get("quiet") and root.params.get("verbose"):
+        raise click.UsageError("--quiet and --verbose contradict each other; give one", ctx)
+
+
+class _GanGroup(click.Group):
+    """A group whose commands, and its sub-groups' commands, also take gan's own flags after their names."""
+
+    group_class = type  # sub-groups (gan recipes) are _GanGroups too
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        known = {opt for param in cmd.params for opt in param.opts}
+        for opts, help_text in _GLOBAL_FLAGS:
+            if not known.intersection(opts):
+                cmd.params.append(click.Option(opts, is_flag=True, expose_value=False, callback=_set_root_flag,
+                                               help=help_text))
+        super().add_command(cmd, name)
+
+
+@click.group(cls=_GanGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gan")
 @click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only results, warnings and errors (no progress bars).")
@@ -90,8 +138,9 @@ def _parse_grid(_ctx: click.Context, _param: click.Parameter, value: str | None)
 def cli(debug: bool, quiet: bool, verbose: bool) -> None:
     """Train Generative Adversarial Networks with Keras 3 from YAML recipes.
 
-    Exit codes: 0 success, 1 failure (one line on stderr says why), 2 usage error, 130/143 interrupted by
-    SIGINT/SIGTERM (after saving a checkpoint). NO_COLOR=1 turns colour off.
+    Exit codes: 0 success, 1 failure (one line on stderr says why), 2 usage error (an option or argument that
+    cannot be, e.g. --label out of range), 130/143 interrupted by SIGINT/SIGTERM (after saving a checkpoint).
+    NO_COLOR=1 turns colour off. --debug, -q and -v may also follow the command (gan train R -q).
 
     \b
     Examples:
@@ -106,7 +155,7 @@ def cli(debug: bool, quiet: bool, verbose: bool) -> None:
 
 
 @cli.command(short_help="Train the GAN a recipe describes into a run directory.")
-@click.argument("target", type=click.Path(path_type=Path))
+@click.argument("target", type=click.Path(path_type=Path), shell_complete=_complete_recipe)
 @click.option("--out", "out", type=click.Path(path_type=Path),
               help="Run directory (default: runs/NAME, or runs/NAME-2, ... if taken).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
@@ -141,7 +190,7 @@ def train(target: Path, out: Path | None, overrides: tuple[str, ...], seed: int 
     from gan_cli.recipe import dump_recipe
 
     if smoke and resume:
-        raise click.UsageError("--smoke starts a new run; it does not combine with --resume")
+        raise UsageError("--smoke starts a new run; it does not combine with --resume")
     if smoke and not dry_run:
         _smoke(target, out, overrides, seed, progress)
         return
@@ -212,6 +261,14 @@ def sample(target: Path, count: int | None, grid: tuple[int, int] | None, seed: 
       gan sample runs/pix2pix-edges --input sketches/ --out translated/
       gan sample runs/cyclegan-thicken --direction b2a --input thick.png --out thin.png
     """
+    from gan_cli.files import check_output_folder
+
+    folder = out.endswith(("/", os.sep)) or Path(out).is_dir()
+    if grid is not None and (folder or Path(out).suffix == ".npz"):
+        kind = "a folder of one PNG per image" if folder else "an .npz array"
+        raise UsageError(f"--grid {grid[0]}x{grid[1]}: only a .png is laid out as a grid, and --out {out} is {kind}; "
+                         "drop --grid (--n sets the number of images) or write a .png")
+    check_output_folder(out)
     _quiet_tensorflow()
     from gan_cli.sampling import is_translation_run, translate
     from gan_cli.sampling import sample as draw
@@ -220,13 +277,52 @@ def sample(target: Path, count: int | None, grid: tuple[int, int] | None, seed: 
         unused = [name for name, value in (("--label", label), ("--per-class", per_class), ("--vary", vary),
                                            ("--grid", grid)) if value is not None]
         if unused:
-            raise GanError(f"{', '.join(unused)}: for GAN runs; translating takes --input, --direction, --n, --seed "
-                           "and --out")
+            raise UsageError(f"{', '.join(unused)}: for GAN runs; translating takes --input, --direction, --n, "
+                             "--seed and --out")
         written = translate(target, out, source=source, direction=direction, count=count, seed=seed)
         click.echo(f"wrote {written[0]}" if len(written) == 1 else f"wrote {len(written)} images to {out}")
         return
     written = draw(target, out, count=count, grid=grid, seed=seed, label=label, per_class=per_class, vary=vary)
     click.echo(f"wrote {written[0]}" if len(written) == 1 else f"wrote {len(written)} images to {out}")
+
+
+@cli.command(name="export", short_help="Write a generator as .keras, SavedModel or TFLite, usable without gan.")
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="FILE.keras, FILE.tflite, or a folder for a SavedModel.")
+@click.option("--format", "fmt", type=click.Choice(["keras", "savedmodel", "tflite"]),
+              help="Default: from --out (.keras, .tflite; anything else is a SavedModel folder).")
+@click.option("--direction", type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True,
+              help="CycleGAN runs: export G (A to B) or F (B to A).")
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+@_handle_errors
+def export(target: Path, out: Path, fmt: str | None, direction: str, force: bool) -> None:
+    """Write the generator of TARGET (a run directory, RUN/best or a .keras file) in a form that loads with
+    Keras, TensorFlow or TensorFlow Lite alone: stock Keras layers computing in float32, the same weights.
+
+    The SavedModel and TFLite forms have one signature, serving_default: z-space generators take `latent`
+    (float32, N x latent_dim), conditional ones also `label` (int32 class indices), InfoGAN ones `category`
+    (int32) and `codes` (float32); pix2pix/CycleGAN translators take `input_images` (uint8, N x H x W x C).
+    Every form returns `images` (uint8, 0..255) and `images_float` (float32 in [-1, 1]).
+
+    \b
+    Examples:
+      gan export runs/digits --out digits.keras
+      gan export runs/digits --out digits_savedmodel/
+      gan export runs/digits --out digits.tflite
+      gan export runs/cyclegan-thicken --direction b2a --out thin.tflite
+    """
+    if out.exists() and not force:
+        raise UsageError(f"--out {out}: already exists; pass --force to replace it, or choose another path")
+    _quiet_tensorflow()
+    from gan_cli.export import describe_signature, export_generator, format_for
+    from gan_cli.sampling import load_any_generator
+
+    chosen = format_for(out, fmt)
+    loaded, translator = load_any_generator(target, direction)
+    written = export_generator(loaded.model, out, chosen, translator=translator)
+    click.echo(f"wrote {written} ({chosen}" + ("" if chosen == "keras" else
+                                              f"; {describe_signature(loaded.model, translator)}") + ")")
 
 
 @cli.command(name="eval", short_help="Measure a generator offline (FD beside its floor, KID).")
@@ -244,22 +340,29 @@ def sample(target: Path, count: int | None, grid: tuple[int, int] | None, seed: 
 @click.option("--data-path", help="data.path for --source (npz/idx/folder, or local mnist/cifar10 files).")
 @click.option("--compare", is_flag=True, help="Compare the saved results of several runs side by side.")
 @click.option("--force", is_flag=True, help="With --compare: show results even when their protocols differ.")
+@click.option("--replace", is_flag=True,
+              help="Make this the run's eval.json even when the one there measured more samples (every result is "
+                   "also kept in RUN/eval/).")
 @click.option("--build-evaluator", "build", is_flag=True, help="(Re)build the evaluator for --source and exit.")
 @click.option("--direction", type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True,
               help="CycleGAN runs: evaluate G (A to B) or F (B to A).")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: only on a terminal).")
 @_handle_errors
 def evaluate(targets: tuple[Path, ...], count: int, seed: int, against: str, as_json: bool, samples: Path | None,
-             source: str | None, data_path: str | None, compare: bool, force: bool, build: bool, direction: str,
-             progress: bool | None) -> None:
+             source: str | None, data_path: str | None, compare: bool, force: bool, replace: bool, build: bool,
+             direction: str, progress: bool | None) -> None:
     """Measure a generator offline with an evaluator trained on the data set itself.
+
+    A run directory keeps every result in RUN/eval/eval-nN-seedS-SPLIT.json, and in RUN/eval.json (what gan
+    report, gan info and --compare read) unless the result there measured more samples (--replace).
 
     \b
     Examples:
       gan eval runs/digits                     # writes runs/digits/eval.json
       gan eval runs/digits --n 2000 --seed 1 --json
-      gan eval --samples other_tool.npz --source mnist
+      gan eval --samples other_tool.npz --source mnist --n 2000
       gan eval --compare runs/digits runs/digits-b32
+      gan eval --compare runs/digits runs/digits-b32 --json
       gan eval --build-evaluator --source fashion_mnist
       gan eval runs/pix2pix-edges              # L1/PSNR/SSIM to the truth, FD to domain B
     """
@@ -269,57 +372,68 @@ def evaluate(targets: tuple[Path, ...], count: int, seed: int, against: str, as_
     if source is not None:
         spec = parse_recipe({"data": {"source": source, "path": data_path}}, source="--source").data
     if compare:
-        _compare(targets, force)
+        _compare(targets, force, as_json)
         return
     _quiet_tensorflow()
     from gan_cli.evaluation import report
     from gan_cli.evaluation.evaluator import load_or_build_evaluator
 
     progress = progress_bars(progress)
-    # progress notes go to stderr (stdout stays the result, e.g. --json); --quiet drops them
-    status = functools.partial(say, err=True) if verbosity() != QUIET else (lambda line: None)
+    # progress notes go to stderr (stdout stays the result, e.g. --json); --quiet keeps only warnings
+    quiet = verbosity() == QUIET
+
+    def status(line: str) -> None:
+        if not quiet or line.startswith("warning:"):
+            say(line, err=True)
+
     if build:
         if spec is None:
-            raise click.UsageError("--build-evaluator needs --source")
+            raise UsageError("--build-evaluator needs --source")
         evaluator = load_or_build_evaluator(spec, echo=status, progress=progress, rebuild=True)
         click.echo(json.dumps(evaluator.info, indent=2))
         return
     if samples is not None:
         if spec is None or targets:
-            raise click.UsageError("--samples needs --source and no TARGET")
-        result = report.evaluate_samples(samples, spec, n_real=count, seed=seed, split=against, echo=status,
-                                         progress=progress)
+            raise UsageError("--samples needs --source and no TARGET")
+        given = click.get_current_context().get_parameter_source("count") != click.core.ParameterSource.DEFAULT
+        result = report.evaluate_samples(samples, spec, n=count if given else None, seed=seed, split=against,
+                                         echo=status, progress=progress)
     else:
         if len(targets) != 1:
-            raise click.UsageError("give one run directory or .keras generator (or --samples, or --compare RUNS)")
+            raise UsageError("give one run directory or .keras generator (or --samples, or --compare RUNS)")
         from gan_cli.sampling import is_translation_run
 
         if is_translation_run(targets[0]):
             from gan_cli.evaluation.translation import evaluate_translation, format_translation
 
             result = evaluate_translation(targets[0], n=count, seed=seed, split=against, direction=direction,
-                                          echo=status, progress=progress)
+                                          echo=status, progress=progress, replace=replace)
             click.echo(json.dumps(result, indent=2) if as_json
                        else f"{report.format_result(result)}\n{format_translation(result)}")
             return
         result = report.evaluate_generator(targets[0], n=count, seed=seed, split=against, source=spec,
-                                           echo=status, progress=progress)
+                                           echo=status, progress=progress, replace=replace)
     click.echo(json.dumps(result, indent=2) if as_json else report.format_result(result))
 
 
-def _compare(targets: tuple[Path, ...], force: bool) -> None:
+def _compare(targets: tuple[Path, ...], force: bool, as_json: bool) -> None:
+    """Saved results side by side (reads JSON only: no TensorFlow); refuses, saying what differs and how to
+    make them comparable, when they were measured differently (unless ``force``)."""
     if len(targets) < 2:
-        raise click.UsageError("--compare needs at least two runs (or eval.json files)")
-    from gan_cli.evaluation.report import format_comparison, load_result, protocol_differences
+        raise UsageError("--compare needs at least two runs (or eval.json files)")
+    from gan_cli.evaluation import results as saved
 
-    results = [load_result(t) for t in targets]
-    problems = protocol_differences(results)
-    if problems and not force:
-        raise GanError("results were measured differently: " + "; ".join(problems)
-                       + "; re-run gan eval with the same --n/--against, or pass --force")
-    if problems:
-        say("WARNING: not comparable: " + "; ".join(problems), err=True)
-    click.echo(format_comparison([t.name or str(t) for t in targets], results))
+    results = [saved.load_result(t) for t in targets]
+    names = saved.result_names(targets)
+    differences = saved.protocol_differences(results)
+    what = "; ".join(d.describe(names) for d in differences)
+    if differences and not force:
+        advice = saved.comparison_advice(targets, results, differences)
+        raise GanError(f"results were measured differently: {what}; {advice} (or pass --force to show them anyway)")
+    if differences:
+        say(f"WARNING: not comparable: {what}", err=True)
+    click.echo(json.dumps(saved.comparison_json(names, targets, results, differences), indent=2) if as_json
+               else saved.format_comparison(names, results))
 
 
 @cli.command(short_help="Say what a run, model, recipe or eval result holds.")
@@ -360,8 +474,11 @@ def report(runs: tuple[Path, ...], out: Path | None) -> None:
       gan report runs/digits runs/digits-b32       # comparison, writes ./report.html
       gan report runs/* --out all_runs.html
     """
+    from gan_cli.files import check_output_folder
     from gan_cli.run_report import write_report
 
+    if out is not None:
+        check_output_folder(out)
     click.echo(f"wrote {write_report(runs, out)}")
 
 
@@ -379,10 +496,13 @@ def animate(run: Path, out: Path | None, fps: float) -> None:
       gan animate runs/digits                      # writes runs/digits/progress.gif
       gan animate runs/digits --out digits.gif --fps 2
     """
+    from gan_cli.files import check_output_folder
     from gan_cli.progress_gif import animate_run
 
     if out is not None and out.suffix.lower() != ".gif":
         raise click.BadParameter(f"{out}: give a file name ending in .gif", param_hint="--out")
+    if out is not None:
+        check_output_folder(out)
     written, frames = animate_run(run, out, fps)
     click.echo(f"wrote {written} ({frames} frames)")
 
@@ -420,7 +540,7 @@ def recipes_list() -> None:
 
 
 @recipes.command(name="show", short_help="Print a recipe as written and fully resolved.")
-@click.argument("name")
+@click.argument("name", shell_complete=_complete_recipe)
 @_handle_errors
 def recipes_show(name: str) -> None:
     """Print a recipe as written, then resolved (extends merged, every default filled in).
@@ -439,7 +559,7 @@ def recipes_show(name: str) -> None:
 
 @recipes.command(name="new", short_help="Copy a recipe to ./NAME.yaml to edit.")
 @click.argument("name")
-@click.option("--from", "source", required=True, metavar="RECIPE",
+@click.option("--from", "source", required=True, metavar="RECIPE", shell_complete=_complete_recipe,
               help="The shipped recipe (or a recipe file) to start from.")
 @click.option("--force", is_flag=True, help="Overwrite ./NAME.yaml if it exists.")
 @_handle_errors

@@ -15,7 +15,7 @@ import signal
 import statistics
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,9 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from gan_cli import __version__
-from gan_cli.checkpoints import CheckpointStore, export_model
+from gan_cli.checkpoints import CheckpointStore
 from gan_cli.errors import TrainingDiverged, TrainingInterrupted, WriteError
+from gan_cli.export import portable_model, save_portable
 from gan_cli.files import read_json_object, write_atomic
 from gan_cli.optimizers import set_learning_rates
 from gan_cli.plan import TrainingPlan
@@ -54,6 +55,7 @@ def begin(plan: TrainingPlan, store: CheckpointStore, per_epoch: int, total: int
         written gets the tuple, and ``EpochLoop.go`` writes what the end of training writes.
     """
     run = plan.run
+    store.recipe = plan.recipe  # each checkpoint's manifest records the recipe it was trained with
     if not chief:
         restored_step = store.restore_from(run.checkpoints) if plan.resume else None
         return (restored_step or 0), [], 0.0, {}
@@ -80,18 +82,26 @@ def begin(plan: TrainingPlan, store: CheckpointStore, per_epoch: int, total: int
     if restored is not None:
         echo(f"resuming {run.root} at step {step} (epoch {step / per_epoch:.2f})")
     if plan.changes:
-        _record_changes(run, step, plan.changes)
+        _record_changes(run, step, plan.changes, plan.sources)
         echo(f"recipe changes from step {step}: "
-             + ", ".join(f"{key} {old!r} -> {new!r}" for key, old, new in plan.changes))
+             + ", ".join(f"{key} {old!r} -> {new!r}" + (f" ({plan.sources[key]})" if key in plan.sources else "")
+                         for key, old, new in plan.changes))
     write_atomic(run.recipe, dump_recipe(plan.recipe))
     return step, metric_rows, seconds_before, loop_state
 
 
-def _record_changes(run: RunDir, step: int, changes: Sequence[tuple[str, Any, Any]]) -> None:
-    """Append one entry (step, UTC time, each key's old and new value) to the run's ``changes.json``."""
+def _record_changes(run: RunDir, step: int, changes: Sequence[tuple[str, Any, Any]],
+                    sources: Mapping[str, str] | None = None) -> None:
+    """Append one entry (step, UTC time, each key's old and new value, and under ``sources`` where each came
+    from: ``--set``, ``recipe.yaml edited by hand`` or ``recipe FILE``) to the run's ``changes.json``.
+
+    The entries from a checkpoint's step on are part of the recipe that checkpoint resumes with
+    (``plan.trained_recipe``).
+    """
     entries = json.loads(run.changes.read_text()) if run.changes.is_file() else []
     entries.append({"step": step, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    "changes": {key: {"from": old, "to": new} for key, old, new in changes}})
+                    "changes": {key: {"from": old, "to": new} for key, old, new in changes},
+                    **({"sources": {key: sources[key] for key, _, _ in changes if key in sources}} if sources else {})})
     write_atomic(run.changes, json.dumps(entries, indent=2) + "\n")
 
 
@@ -145,7 +155,9 @@ class EpochLoop:
         """Train from ``step`` to the end; returns the summary (also written to ``summary.json``).
 
         ``loop_state`` is what :meth:`_loop_state` saved with the checkpoint being resumed. SIGINT and SIGTERM
-        stop training after the current step with a checkpoint there (a second Ctrl-C stops at once).
+        stop training after the current step with a checkpoint there (a second Ctrl-C stops at once); a signal
+        that arrives after an epoch's last step lets that epoch's end (measurements, grid, checkpoint) finish
+        first, so a resumed run does exactly what an uninterrupted one does.
 
         Raises:
             TrainingDiverged: a loss or weight became NaN or infinite, and ``health.on_divergence`` is ``stop``
@@ -166,12 +178,14 @@ class EpochLoop:
         self.board = TensorBoardLog(self.run.tensorboard if self.chief and self.recipe.logs.tensorboard else None)
         try:
             while step < self.total:
+                if self.stop_signal is not None:  # arrived before the first step or during the last epoch's end
+                    self._stop(None, step, metric_rows, last_saved)
                 epoch = step // self.per_epoch
                 row, step = self._epoch(epoch, step, seconds_before + time.perf_counter() - started)
-                if self.stop_signal is not None:
-                    self._stop(row, step, metric_rows, last_saved)
                 finished_epoch = step % self.per_epoch == 0
                 done = step >= self.total
+                if self.stop_signal is not None and (row["steps_in_row"] == 0 or not (finished_epoch or done)):
+                    self._stop(row, step, metric_rows, last_saved)  # mid-epoch: its end is not reached yet
                 number = epoch + 1
                 end = (number, finished_epoch, done)
                 if self.chief:
@@ -187,7 +201,7 @@ class EpochLoop:
                     self.echo(f"warning: epoch {number}: {symptom}")
                 if "fd" in row and row["fd"] < self.best_fd:
                     self.best_fd = row["fd"]
-                    self.store.write_snapshot(self.run.best, step, self.models.generator,
+                    self.store.write_snapshot(self.run.best, step, portable_model(self.models.generator),
                                               {"fd": row["fd"], "step": step, "epoch": step / self.per_epoch,
                                                **self._eval_protocol()})
                 wrote_grid = self.chief and _due(every.sampling.every_epochs, *end, first=True)
@@ -253,8 +267,8 @@ class EpochLoop:
                         sums[key] = sums.get(key, 0.0) + value
                 bar.update(count)
                 done = index - first
-                bar.set_postfix_str(f"d_loss {sums['d_loss'] / done:.3f}  g_loss {sums['g_loss'] / done:.3f}  "
-                                    f"D(x) {sums['d_real'] / done:.2f}  D(G(.)) {sums['d_fake'] / done:.2f}")
+                bar.set_postfix_str(f"d_loss {sums['d_loss'] / done:.3f}  g_loss {sums['g_loss'] / done:.3f}  D(x) "
+                                    f"{sums['d_real'] / done:.2f}  {self.fake_score_label} {sums['d_fake'] / done:.2f}")
         finally:
             bar.close()
         count = index - first
@@ -321,8 +335,8 @@ class EpochLoop:
         raise NotImplementedError
 
     def _export(self, step: int) -> None:
-        """Export the generator (atomically) beside each checkpoint, with the step it was made at."""
-        export_model(self.models.generator, self.run.generator)
+        """Export the generator (portable, atomically) beside each checkpoint, with the step it was made at."""
+        save_portable(self.models.generator, self.run.generator)
         write_json(self.run.generator_info, {"step": step, "epoch": step / self.per_epoch})
 
     def _eval_protocol(self) -> dict[str, Any]:
@@ -356,21 +370,30 @@ class EpochLoop:
         self.stop_signal = None
         return {number: signal.signal(number, handler) for number in (signal.SIGINT, signal.SIGTERM)}
 
-    def _stop(self, row: dict[str, Any], step: int, metric_rows: list[dict[str, Any]],
+    def _stop(self, row: dict[str, Any] | None, step: int, metric_rows: list[dict[str, Any]],
               last_saved: str | None) -> None:
-        """After a stop signal: record the partial epoch, checkpoint the step reached (unless something is
-        non-finite), and raise TrainingInterrupted with exit code 128 + the signal's number."""
+        """After a stop signal: record the partial epoch's ``row`` (None: no step since the last row), make sure a
+        checkpoint holds ``step`` (unless something is non-finite), and raise TrainingInterrupted with exit code
+        128 + the signal's number, naming the checkpoint and its step.
+
+        The signal may have landed anywhere: before the first step, between steps, or during the measurements,
+        grids or checkpoint of an epoch's end; the loop only calls this between those, so ``step`` is always
+        the last completed step.
+        """
         assert self.stop_signal is not None
-        if row["steps_in_row"] > 0:
+        if row is not None and row["steps_in_row"] > 0:
             self._add_row(row, metric_rows)
-        saved = last_saved
-        if row["steps_in_row"] > 0 and self._divergence(row, weights=True) is None:
             self.board.log_row(row)
-            saved = self.store.save(step, self._loop_state())
-            if self.chief:
+        problem = self._divergence(row, weights=True) if row is not None and row["steps_in_row"] > 0 else None
+        if problem is None:
+            saved = self.store.save(step, self._loop_state())  # keeps a checkpoint already committed at step
+            if self.chief and saved != last_saved:
                 self._export(step)
+            where = f"saved checkpoint {Path(saved).name} (step {step})"
+        else:
+            kept = f"{Path(last_saved).name} is kept" if last_saved else "no checkpoint was written"
+            where = f"not saved ({problem}); the last good checkpoint {kept}"
         name = signal.Signals(self.stop_signal).name
-        where = f"saved checkpoint {saved}" if saved else "no checkpoint yet"
         raise TrainingInterrupted(f"stopped by {name} at step {step} (epoch {step / self.per_epoch:.2f}); {where}; "
                                   f"continue with: gan train {self.run.root} --resume",
                                   exit_code=128 + self.stop_signal)

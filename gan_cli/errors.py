@@ -8,9 +8,23 @@ class GanError(Exception):
     traceback only with ``--debug``.
     """
 
+    #: The exit status of a command this error ends.
+    exit_code = 1
+
+
+class UsageError(GanError):
+    """The command line asks for what cannot be: an option's value out of range for the run it names, options
+    that do not go together, an output that already exists. Exit code 2, as click's own usage errors."""
+
+    exit_code = 2
+
 
 class RecipeError(GanError):
     """A recipe file or ``--set`` override is invalid."""
+
+
+class OverrideSyntaxError(RecipeError, UsageError):
+    """A ``--set`` that is not ``KEY=VALUE`` with a dotted key (a usage error: exit code 2)."""
 
 
 class DataError(GanError):

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from gan_cli.errors import WriteError
+from gan_cli.errors import UsageError, WriteError
 
 
 @contextmanager
@@ -64,6 +64,20 @@ def replace_directory(new: Path, final: Path) -> None:
         os.replace(final, old)
     os.replace(new, final)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def check_output_folder(path: str | Path, option: str = "--out") -> None:
+    """Refuse an output whose folder does not exist, so a mistyped path is reported rather than created as a
+    tree of new folders. A new folder (``DIR/``) in an existing one is fine.
+
+    Raises:
+        UsageError: the folder that would hold ``path`` does not exist (or is a file).
+    """
+    parent = Path(path).parent
+    if not parent.is_dir():
+        what = "is not a folder" if parent.exists() else "does not exist"
+        raise UsageError(f"{option} {path}: the folder {parent} {what}; create it first (mkdir -p {parent}) or "
+                         "choose another path")
 
 
 def _umask() -> int:

@@ -25,7 +25,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 import yaml
 
 from gan_cli import shipped_recipes
-from gan_cli.errors import RecipeError
+from gan_cli.errors import OverrideSyntaxError, RecipeError
 from gan_cli.shipped_recipes import MAX_NAME_LENGTH
 
 DataSource = Literal["digits", "mnist", "fashion_mnist", "cifar10", "npz", "idx", "folder", "paired_folder",
@@ -481,8 +481,8 @@ def _one_line_errors() -> Iterator[None]:
         message = str(exc)
         if message.isprintable():
             raise
-        raise RecipeError("".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                                  for c in message)) from None
+        raise type(exc)("".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                                for c in message)) from None
 
 
 def recipe_to_dict(recipe: Any) -> dict[str, Any]:
@@ -549,8 +549,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise RecipeError(f"{path}: not a text file (recipes are UTF-8 YAML)") from None
     data = _parse_yaml(text, str(path))
-    if data is None:
-        return {}
+    if data is None:  # an empty file, only comments, or a bare null
+        raise RecipeError(f"{path}: empty recipe (no sections); write its sections (data, generator, train, ...), "
+                          "{} for every default, or start from a shipped one: gan recipes new NAME --from digits_gan")
     if not isinstance(data, dict):
         raise RecipeError(f"{path}: a recipe must be a YAML mapping of sections, got "
                           f"{type(data).__name__}")
@@ -746,10 +747,17 @@ def _load_with_extends(path: Path, origins: _Origins, chain: tuple[Path, ...]) -
             found = False
         if not found and shipped_recipes.is_recipe_name(base_name):  # extends: mnist_gan, a shipped recipe
             names = shipped_recipes.shipped_names()
-            if base_name not in names:
+            # else NAME.yaml (or .yml) beside this recipe: extends: my_base for my_base.yaml
+            siblings = [path.parent / f"{base_name}{suffix}" for suffix in shipped_recipes.RECIPE_SUFFIXES]
+            sibling = next((p for p in siblings if p.is_file()), None)
+            if base_name in names:
+                base_path, found = shipped_recipes.shipped_path(base_name), True
+            elif sibling is not None:
+                base_path, found = sibling, True
+            else:
                 raise RecipeError(f"{path}: extends: {_describe(base_name)} is neither a file next to this recipe "
-                                  f"nor a shipped recipe; shipped recipes: {', '.join(names)}")
-            base_path, found = shipped_recipes.shipped_path(base_name), True
+                                  f"(looked for {base_name}, {base_name}.yaml and {base_name}.yml) nor a shipped "
+                                  f"recipe; shipped recipes: {', '.join(names)}")
         if not found:
             raise RecipeError(f"{path}: extends: {_describe(base_name)} not found (looked for "
                               f"{_describe(str(base_path))[1:-1]}; paths are relative to the recipe that extends; "
@@ -783,7 +791,7 @@ def _apply_override(raw: dict[str, Any], text: str, origins: _Origins) -> None:
     key = key.strip()
     origin = f"--set {text}" if len(text) <= 120 else f"--set {text[:100]}..."
     if not sep or not key or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", key):
-        raise RecipeError(f"--set {_describe(text)}: expected KEY=VALUE with a dotted key, "
+        raise OverrideSyntaxError(f"--set {_describe(text)}: expected KEY=VALUE with a dotted key, "
                           "e.g. --set train.batch_size=64")
     if len(value_text) > MAX_RECIPE_BYTES:
         raise RecipeError(f"--set {key}=...: the value is longer than the limit of {MAX_RECIPE_BYTES:,} "

@@ -8,6 +8,7 @@ name (``gan train digits_gan``, ``extends: mnist_gan``). No TensorFlow here.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterable
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from gan_cli.errors import GanError, RecipeError
+from gan_cli.errors import GanError, RecipeError, UsageError
 from gan_cli.recipe import dump_recipe, load_recipe
 from gan_cli.shipped_recipes import (
     MAX_NAME_LENGTH,
@@ -64,27 +65,31 @@ def show_recipe(name_or_path: str | Path) -> str:
 def new_recipe(name: str, source: str | Path, folder: str | Path = ".", force: bool = False) -> Path:
     """Copy a recipe (a shipped name or a file) to ``FOLDER/NAME.yaml`` for editing, with ``name: NAME``.
 
-    Comments and layout are kept. A shipped recipe's ``extends: other.yaml`` becomes ``extends: other`` (the
-    shipped recipe's name), and another relative ``extends:`` is rewritten relative to FOLDER, so the copy
-    loads as its source did.
+    The copy gets its own header comment (what it was made from, how to train it) and a ``description`` that
+    says where it came from; the other comments and the layout are kept. A shipped recipe's
+    ``extends: other.yaml`` becomes ``extends: other`` (the shipped recipe's name), and another relative
+    ``extends:`` is rewritten relative to FOLDER, so the copy loads as its source did.
 
     Returns:
         The new file's path.
 
     Raises:
         RecipeError: NAME is not a valid recipe name, or the source is unknown or invalid.
-        GanError: the file exists and ``force`` is false.
+        UsageError: the file exists and ``force`` is false.
     """
     name = name[: -len(suffix)] if (suffix := _recipe_suffix(name)) else name
     if not is_recipe_name(name):
         raise RecipeError(f"{name!r}: a recipe name is letters, digits, '.', '_' and '-' (at most {MAX_NAME_LENGTH}), "
                           "without a folder; run gan recipes new in the folder it belongs in")
     source_path = recipe_path(source)
-    load_recipe(source_path)  # refuse to copy a broken recipe
+    original = load_recipe(source_path)  # refuse to copy a broken recipe
     target = Path(folder) / f"{name}.yaml"
     if target.exists() and not force:
-        raise GanError(f"{target}: already exists; edit it, choose another NAME, or add --force to overwrite it")
+        raise UsageError(f"{target}: already exists; edit it, choose another NAME, or add --force to overwrite it")
     text = _retarget_extends(_set_name(source_path.read_text(encoding="utf-8"), name), source_path, Path(folder))
+    made_from = f"made from {source}"
+    text = _set_description(text, f"{made_from}: {original.description}" if original.description else made_from)
+    text = _set_header(text, f"# {name}: {made_from} by gan recipes new; train with: gan train {target}")
     target.write_text(text, encoding="utf-8")
     load_recipe(target)  # the copy must load as its source did
     return target
@@ -131,6 +136,25 @@ def _set_name(text: str, name: str) -> str:
         at = next((i for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")), len(lines))
     lines.insert(at, line + "\n")
     return "".join(lines)
+
+
+def _set_description(text: str, description: str) -> str:
+    """``text`` with its top-level ``description:`` (and any indented lines continuing it) replaced, or added
+    after the ``name:`` line."""
+    line = f"description: {json.dumps(description, ensure_ascii=False)}"  # a JSON string is a YAML string
+    pattern = re.compile(r"^description:.*(?:\n[ \t]+.*)*$", re.MULTILINE)
+    if pattern.search(text):
+        return pattern.sub(lambda _: line, text, count=1)
+    return re.sub(r"^name:.*$", lambda found: f"{found.group(0)}\n{line}", text, count=1, flags=re.MULTILINE)
+
+
+def _set_header(text: str, header: str) -> str:
+    """``text`` with its leading comment block (the source's own header) replaced by ``header`` (one line: any
+    control character in it, e.g. from a file name, becomes ``?``)."""
+    header = "".join(c if c.isprintable() else "?" for c in header)
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")), len(lines))
+    return header + "\n" + "".join(lines[start:])
 
 
 def _retarget_extends(text: str, source: Path, folder: Path) -> str:

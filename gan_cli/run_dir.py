@@ -12,7 +12,8 @@ A run directory is the contract between the verbs: ``gan train`` fills it, ``gan
     RUN/generator.keras      the generator, exported at every checkpoint and at the end
     RUN/generator.json       the step and epoch it was exported at
     RUN/generator_b2a.keras  CycleGAN only: the inverse generator F: B -> A (RUN/generator.keras is G: A -> B)
-    RUN/eval.json            the latest ``gan eval`` result
+    RUN/eval.json            the run's ``gan eval`` result: the latest, unless an earlier one measured more samples
+    RUN/eval/                every ``gan eval`` result, one file per protocol: eval-n{N}-seed{S}-{split}.json
     RUN/changes.json         the recipe changes made on resume (``--set``, ``--allow-changes``), with their step
     RUN/best/                the checkpoint, generator.keras and generator.json (FD, step, protocol) with the
                              lowest FD during training
@@ -95,8 +96,14 @@ class RunDir:
         return self.root / "eval.json"
 
     @property
+    def eval_results(self) -> Path:
+        """Every ``gan eval`` result, one file per protocol (``gan_cli.evaluation.results`` names them)."""
+        return self.root / "eval"
+
+    @property
     def changes(self) -> Path:
-        """Every resume that changed the recipe: the step, the time and each changed key's old and new value."""
+        """Every resume that changed the recipe: the step, the time, each changed key's old and new value and
+        where it came from (``--set``, a hand edit of ``recipe.yaml``)."""
         return self.root / "changes.json"
 
     @property
@@ -218,6 +225,28 @@ def open_run(root: str | Path) -> RunDir:
         raise RunDirError(f"{run.root}: not a run directory (no recipe.yaml); pass the --out of a "
                           "gan train run")
     return run
+
+
+#: Suffix of a checkpoint's manifest, beside its ``.index`` and ``.data-*`` files (see ``gan_cli.checkpoints``).
+MANIFEST_SUFFIX = ".manifest.json"
+
+
+def committed_checkpoints(directory: Path) -> list[tuple[int, Path, dict[str, Any]]]:
+    """``(step, prefix, manifest)`` of every checkpoint in ``directory`` that has a readable manifest and its
+    index file, newest first (plain JSON: no TensorFlow, so planning a resume stays fast)."""
+    found = []
+    for path in directory.glob(f"ckpt-*{MANIFEST_SUFFIX}"):
+        match = re.fullmatch(rf"ckpt-(\d+){re.escape(MANIFEST_SUFFIX)}", path.name)
+        prefix = Path(str(path)[: -len(MANIFEST_SUFFIX)])
+        if match is None or not Path(f"{prefix}.index").exists():
+            continue
+        try:
+            manifest = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(manifest, dict) and isinstance(manifest.get("sha256"), dict):
+            found.append((int(match.group(1)), prefix, manifest))
+    return sorted(found, key=lambda item: item[0], reverse=True)
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:

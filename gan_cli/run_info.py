@@ -40,7 +40,7 @@ def describe_path(target: str | Path) -> dict[str, Any]:
     if path.suffix in (".yaml", ".yml"):
         return describe_recipe(path)
     if path.suffix == ".json":
-        from gan_cli.evaluation.report import load_result
+        from gan_cli.evaluation.results import load_result
 
         return {"kind": "evaluation result", "path": str(path), "result": load_result(path)}
     raise GanError(f"{path}: unknown file type {path.suffix or '(no suffix)'}; gan info takes {KINDS}")
@@ -76,6 +76,8 @@ def describe_run(root: Path) -> dict[str, Any]:
         info["best"] = {"path": str(run.best), **best}
     if run.eval_json.is_file():
         info["eval"] = _eval_facts(read_json_object(run.eval_json))
+    if run.eval_results.is_dir():  # every result, one per protocol (gan_cli.evaluation.results)
+        info["eval_results"] = sorted(str(path) for path in run.eval_results.glob("*.json"))
     try:
         rows = read_metrics(run.metrics)
     except (OSError, ValueError):
@@ -125,7 +127,8 @@ def _recipe_facts(recipe: Any) -> dict[str, Any]:
 
 def _eval_facts(result: Mapping[str, Any]) -> dict[str, Any]:
     metrics = result.get("metrics", {})
-    facts = {key: result[key] for key in ("evaluated", "n_fake", "split", "seed") if key in result}
+    facts = {key: result[key] for key in ("evaluated", "n_fake", "split", "seed", "evaluator_id", "evaluator_sha256")
+             if key in result}
     translation = result.get("translation", {})
     output = translation.get("output", {}) if isinstance(translation, Mapping) else {}
     for key in ("fd", "l1", "psnr", "ssim"):  # pix2pix/CycleGAN: L1/PSNR/SSIM of the outputs against the truth
@@ -210,6 +213,8 @@ def _run_lines(info: Mapping[str, Any]) -> list[tuple[str, str]]:
                            for key in ("fd", "l1", "psnr", "ssim") if key in facts)
         protocol = f"; {facts['n_fake']} samples vs {facts['split']}" if "n_fake" in facts and "split" in facts else ""
         protocol += f" ({facts['direction']})" if "direction" in facts else ""
+        others = len(info.get("eval_results", [])) - 1
+        protocol += f"; {others} more result(s) in {Path(info['path']) / 'eval'}" if others > 0 else ""
         lines.append(("eval", f"{scores}{protocol}"))
     else:
         lines.append(("eval", "none yet (gan eval RUN)"))

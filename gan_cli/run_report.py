@@ -27,7 +27,7 @@ from PIL import Image
 from gan_cli import __version__
 from gan_cli.errors import RunDirError
 from gan_cli.files import write_atomic
-from gan_cli.recipe import flatten_keys
+from gan_cli.recipe import TRANSLATION_FAMILIES, flatten_keys
 from gan_cli.run_dir import (
     RunDir,
     SampleGridFile,
@@ -244,7 +244,8 @@ def _summary_table(record: RunRecord) -> str:
                        ("discriminator_params", "discriminator parameters")):
         if summary.get(key) is not None:
             rows.append((title, _fmt(summary[key])))
-    rows += [(f"final {k}", _fmt(v, ".4f")) for k, v in progress["final"].items()]
+    translation = record.family in TRANSLATION_FAMILIES
+    rows += [(f"final {_column_label(k, translation)}", _fmt(v, ".4f")) for k, v in progress["final"].items()]
     if isinstance(summary.get("versions"), dict):
         rows.append(("versions", ", ".join(f"{k} {v}" for k, v in summary["versions"].items())))
     note = ("" if progress["source"] == "summary.json"
@@ -299,7 +300,7 @@ def _evaluation_block(result: Mapping[str, Any], direction: str) -> str:
     quality = (f"test accuracy {_fmt(evaluator['test_accuracy'], '.4f')}" if "test_accuracy" in evaluator
                else f"reconstruction MSE {_fmt(evaluator.get('test_mse'), '.4f')}")
     rows.append(("evaluator", f"{_fmt(evaluator.get('source'))} {_fmt(evaluator.get('kind'))} ({quality}), "
-                              f"sha256 {str(result.get('evaluator_sha256', '-'))[:16]}"))
+                              f"{_evaluator_id(result, 16)}"))
     checkpoint = _part(result, "checkpoint")
     if checkpoint:
         rows.append(("checkpoint", f"{_fmt(checkpoint.get('generator'))} at step {_fmt(checkpoint.get('step'))}"))
@@ -366,7 +367,9 @@ def _comparison(records: Sequence[RunRecord], labels: Sequence[str]) -> str:
                             for r in records]),
     ]
     finals = list(dict.fromkeys(k for p in progress for k in p["final"]))
-    rows += [(f"final {k}", [_fmt(p["final"].get(k), ".4f") for p in progress]) for k in finals]
+    translation = all(r.family in TRANSLATION_FAMILIES for r in records)
+    rows += [(f"final {_column_label(k, translation)}", [_fmt(p["final"].get(k), ".4f") for p in progress])
+             for k in finals]
     rows.append(("health warnings", [str(len(r.health_warnings())) for r in records]))
     differences = recipe_differences([r.recipe for r in records])
     head = "".join(f"<th>{_text(label)}</th>" for label in labels)
@@ -406,7 +409,15 @@ def _protocol(result: Mapping[str, Any]) -> str:
     if not result:
         return "-"
     return (f"{_fmt(result.get('n_fake'))} vs {_fmt(result.get('n_real'))} {_fmt(result.get('split'))}, "
-            f"evaluator {str(result.get('evaluator_sha256', '-'))[:12]}")
+            f"evaluator {_evaluator_id(result, 12)}")
+
+
+def _evaluator_id(result: Mapping[str, Any], length: int) -> str:
+    """``id 1234...``; a result recorded before evaluator ids shows its evaluator file's ``sha256 ...`` (the
+    protocol fields are ``gan_cli.evaluation.results``')."""
+    if "evaluator_id" in result:
+        return f"id {str(result['evaluator_id'])[:length]}"
+    return f"sha256 {str(result.get('evaluator_sha256', '-'))[:length]}"
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -451,11 +462,12 @@ def draw_loss_curves(series: Sequence[tuple[str, Sequence[Mapping[str, Any]], in
                           if column in row and "epoch" in row]
                 if not points:
                     continue
+                label = _column_label(column, translation=any("g_adv" in row for row in rows))
                 if len(series) == 1:
-                    style = {"color": colours[column_number % len(colours)], "label": column}
+                    style = {"color": colours[column_number % len(colours)], "label": label}
                 else:
                     style = {"color": colours[run_number % len(colours)],
-                             "linestyle": _LINE_STYLES[column_number % len(_LINE_STYLES)], "label": f"{name}: {column}"}
+                             "linestyle": _LINE_STYLES[column_number % len(_LINE_STYLES)], "label": f"{name}: {label}"}
                 xs, ys = zip(*points)
                 ax.plot(xs, ys, marker="." if len(points) < 20 else None, **style)
         ax.set_ylabel(title)
@@ -468,6 +480,12 @@ def draw_loss_curves(series: Sequence[tuple[str, Sequence[Mapping[str, Any]], in
     figure.savefig(buffer, format="png", dpi=100, facecolor="white")
     plt.close(figure)
     return buffer.getvalue()
+
+
+def _column_label(column: str, translation: bool) -> str:
+    """A ``metrics.csv`` column as the epoch lines name it: D's mean scores as D(x) and D(G(z)) (a translation's
+    G takes images: D(G(x))), every other column by its name."""
+    return {"d_real": "D(x)", "d_fake": "D(G(x))" if translation else "D(G(z))"}.get(column, column)
 
 
 def _epoch_position(row: Mapping[str, Any], steps_per_epoch: int | None) -> float:

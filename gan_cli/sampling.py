@@ -18,7 +18,7 @@ from gan_cli import images as imgs
 from gan_cli.data.folder import is_image_file, read_image
 from gan_cli.data.pairs import load_pairs
 from gan_cli.data.transforms import center_crop, resize_images, to_unit_range
-from gan_cli.errors import DataError, GanError, RunDirError
+from gan_cli.errors import DataError, GanError, RunDirError, UsageError
 from gan_cli.files import atomic_path
 from gan_cli.nets.common import SpectralNorm  # noqa: F401 - registers the layer for load_model
 from gan_cli.recipe import TRANSLATION_FAMILIES, Recipe, load_recipe
@@ -121,6 +121,9 @@ def _load_model(path: Path, what: str) -> keras.Model:
     """
     if path.suffix != ".keras" or not path.is_file():
         raise RunDirError(f"{path}: not a run directory or a .keras {what} file")
+    if not _is_keras_archive(path):  # Keras' own words for this are "File not found", though the file exists
+        raise RunDirError(f"{path}: not a Keras model (a .keras file is a zip archive with config.json, as "
+                          f"gan train and model.save write); give a run directory or the {what} it saved")
     if _holds_lambda(path):
         raise RunDirError(f"{path}: refused: the model holds a Lambda layer (Python code, which gan never loads); "
                           f"use a {what} saved by gan train")
@@ -128,6 +131,21 @@ def _load_model(path: Path, what: str) -> keras.Model:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # keras raises many types for a bad file
         raise RunDirError(f"{path}: cannot load the {what} ({str(exc).splitlines()[0][:200]})") from None
+
+
+def _is_keras_archive(path: Path) -> bool:
+    """Whether ``path`` is a zip archive holding a ``config.json`` (what every ``.keras`` model file is).
+
+    Raises:
+        RunDirError: the file cannot be read (permissions, an I/O error).
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "config.json" in archive.namelist()
+    except zipfile.BadZipFile:
+        return False
+    except OSError as exc:
+        raise RunDirError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
 def _holds_lambda(path: Path) -> bool:
@@ -166,13 +184,13 @@ def grid_shape(count: int | None, grid: tuple[int, int] | None) -> tuple[int, in
     """(count, rows, cols) from either or both of ``--n`` and ``--grid``.
 
     Raises:
-        GanError: the grid has fewer cells than ``count``.
+        UsageError: the grid has fewer cells than ``count``.
     """
     if grid is not None:
         rows, cols = grid
         count = rows * cols if count is None else count
         if count > rows * cols:
-            raise GanError(f"--grid {rows}x{cols} holds {rows * cols} images but --n is {count}; "
+            raise UsageError(f"--grid {rows}x{cols} holds {rows * cols} images but --n is {count}; "
                            "make the grid larger or drop --grid")
         return count, rows, cols
     count = 64 if count is None else count
@@ -189,7 +207,7 @@ def write_images(images: np.ndarray, out: str | Path, rows: int, cols: int, *, u
         The files written.
 
     Raises:
-        GanError: the output's kind cannot be told from its name.
+        UsageError: the output's kind cannot be told from its name.
     """
     text, out = str(out), Path(out)
     if text.endswith(("/", os.sep)) or out.is_dir():
@@ -202,7 +220,7 @@ def write_images(images: np.ndarray, out: str | Path, rows: int, cols: int, *, u
         with atomic_path(out, suffix=".npz") as tmp:
             np.savez_compressed(tmp, x=images)
         return [out]
-    raise GanError(f"--out {out}: use a .png (grid), .npz (array) or a directory ending in '/' "
+    raise UsageError(f"--out {out}: use a .png (grid), .npz (array) or a directory ending in '/' "
                    "(one PNG per image)")
 
 
@@ -214,16 +232,16 @@ def sample(target: str | Path, out: str | Path, *, count: int | None, grid: tupl
     of each class, one grid row per class; otherwise classes cycle 0, 1, ..., K-1.
 
     Raises:
-        GanError: ``label``/``per_class`` for an unconditional generator, or a label out of range.
+        UsageError: ``label``/``per_class`` for an unconditional generator, or a label out of range.
     """
     loaded = load_generator(target)
     if vary is not None:
         return _traversal(loaded, out, vary, rows=count or 8, seed=seed)
     classes = num_classes(loaded.model)
     if (label is not None or per_class is not None) and classes is None:
-        raise GanError(f"{target}: --label and --per-class need a conditional generator (family: cgan)")
+        raise UsageError(f"{target}: --label and --per-class need a conditional generator (family: cgan)")
     if label is not None and classes is not None and not 0 <= label < classes:
-        raise GanError(f"--label {label}: the generator knows classes 0..{classes - 1}")
+        raise UsageError(f"--label {label}: the generator knows classes 0..{classes - 1}")
     labels = None
     if per_class is not None and classes is not None:
         count, rows, cols = classes * per_class, classes, per_class
@@ -241,14 +259,14 @@ def _traversal(loaded: LoadedGenerator, out: str | Path, vary: str, rows: int, s
     ``c2``, ``c3``, ... sweep that continuous code over [-2, 2] in 8 columns, one categorical value per row.
 
     Raises:
-        GanError: not an InfoGAN generator, or no such code.
+        UsageError: not an InfoGAN generator, or no such code.
     """
     classes, codes = num_classes(loaded.model), continuous_codes(loaded.model)
     if classes is None or codes is None:
-        raise GanError(f"{loaded.source}: --vary needs an InfoGAN generator (family: infogan)")
+        raise UsageError(f"{loaded.source}: --vary needs an InfoGAN generator (family: infogan)")
     names = ["c1", *(f"c{i + 2}" for i in range(codes))]
     if vary not in names:
-        raise GanError(f"--vary {vary}: this generator's codes are {', '.join(names)}")
+        raise UsageError(f"--vary {vary}: this generator's codes are {', '.join(names)}")
     if vary == "c1":
         cols = classes
         latents = np.repeat(latent_batch(rows, loaded.latent_dim, seed), cols, axis=0)
@@ -303,10 +321,10 @@ def load_translator(target: str | Path, direction: str = "a2b") -> LoadedGenerat
         run = open_run(path)
         recipe = load_recipe(run.recipe)
         if recipe.family not in TRANSLATION_FAMILIES:
-            raise GanError(f"{target}: --input and --direction are for pix2pix/cyclegan runs; this run is "
+            raise UsageError(f"{target}: --input and --direction are for pix2pix/cyclegan runs; this run is "
                            f"family {recipe.family}")
         if direction == "b2a" and recipe.family != "cyclegan":
-            raise GanError(f"--direction b2a: only CycleGAN learns B -> A; this run is {recipe.family} (A -> B)")
+            raise UsageError(f"--direction b2a: only CycleGAN learns B -> A; this run is {recipe.family} (A -> B)")
         path = run.inverse_generator if direction == "b2a" else run.generator
         if not path.is_file():
             raise RunDirError(f"{target}: no {path.name} yet (it is written at the first checkpoint); train "
@@ -316,6 +334,24 @@ def load_translator(target: str | Path, direction: str = "a2b") -> LoadedGenerat
     if len(model.inputs) != 1 or len(shape_in) != 4 or len(shape_out) != 4:
         raise RunDirError(f"{path}: not an image-to-image model (inputs {shape_in}, outputs {shape_out})")
     return LoadedGenerator(model, recipe, path)
+
+
+def load_any_generator(target: str | Path, direction: str = "a2b") -> tuple[LoadedGenerator, bool]:
+    """The generator of a run directory, ``RUN/best`` or a ``.keras`` file, whatever it generates from: a
+    translator (pix2pix/CycleGAN run, ``direction`` b2a, or a file whose model takes images) or a z-space
+    generator. Returns it and whether it is a translator.
+
+    Raises:
+        GanError: see :func:`load_generator` and :func:`load_translator`.
+    """
+    path = Path(target)
+    if path.is_file() and path.suffix == ".keras":
+        inputs = _load_model(path, "generator").inputs
+        if len(inputs) == 1 and len(inputs[0].shape) == 4:
+            return load_translator(path, direction), True
+    if is_translation_run(path) or direction == "b2a":
+        return load_translator(path, direction), True
+    return load_generator(path), False
 
 
 def read_input_images(source: str | Path, shape: tuple[int, int, int]) -> tuple[np.ndarray, list[str]]:
@@ -331,7 +367,7 @@ def read_input_images(source: str | Path, shape: tuple[int, int, int]) -> tuple[
     elif path.is_file():
         files = [path]
     else:
-        raise GanError(f"--input {source}: no such file or folder")
+        raise UsageError(f"--input {source}: no such file or folder")
     if not files:
         raise GanError(f"--input {source}: no PNG/JPEG images in this folder")
     mode = "RGB" if shape[2] == 3 else "L"

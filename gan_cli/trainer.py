@@ -23,7 +23,7 @@ import tensorflow as tf
 from gan_cli import distribute, precision, translation_trainer, xla
 from gan_cli import images as imgs
 from gan_cli.checkpoints import CheckpointStore
-from gan_cli.data import ImageSet, load_images
+from gan_cli.data import DataOutline, ImageSet, load_images, outline_images
 from gan_cli.data.transforms import to_unit_range
 from gan_cli.epoch_loop import EpochLoop, begin
 from gan_cli.errors import DataError
@@ -77,29 +77,68 @@ def _prepare(recipe: Recipe) -> tuple[ImageSet, Any, int, int]:
     Raises:
         DataError, RecipeError: the data or networks do not fit the recipe.
     """
-    strategy = distribute.make_strategy(recipe.train.distribute)
-    keras.utils.set_random_seed(recipe.seed)
-    precision.apply(recipe.train.precision)
+    strategy = _set_up(recipe)
     data = load_images(recipe.data)
-    global_batch = recipe.train.batch_size * distribute.replicas(strategy)
-    per_epoch = steps_per_epoch(len(data.images), global_batch * recipe.train.d_steps)
-    total = recipe.train.epochs * per_epoch
-    total = min(total, recipe.train.steps) if recipe.train.steps else total
-    with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        models = FAMILIES[recipe.family](recipe, data.image_shape, data.num_classes)
-    models.strategy = strategy
-    models.jit_compile = xla.resolve(recipe.train.jit_compile, recipe.train.distribute)
+    models, per_epoch, total = _build(recipe, strategy, data.image_shape, data.num_classes, len(data.images))
     return data, models, per_epoch, total
 
 
+def _set_up(recipe: Recipe) -> Any:
+    """The recipe's distribution strategy (None: one device), with Keras seeded and the precision policy set."""
+    strategy = distribute.make_strategy(recipe.train.distribute)
+    keras.utils.set_random_seed(recipe.seed)
+    precision.apply(recipe.train.precision)
+    return strategy
+
+
+def _build(recipe: Recipe, strategy: Any, image_shape: tuple[int, int, int], num_classes: int | None,
+           num_images: int) -> tuple[Any, int, int]:
+    """The family's models for images of ``image_shape``: (models, steps per epoch, total steps).
+
+    Raises:
+        DataError, RecipeError: the data or networks do not fit the recipe.
+    """
+    global_batch = recipe.train.batch_size * distribute.replicas(strategy)
+    per_epoch = steps_per_epoch(num_images, global_batch * recipe.train.d_steps)
+    total = recipe.train.epochs * per_epoch
+    total = min(total, recipe.train.steps) if recipe.train.steps else total
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        models = FAMILIES[recipe.family](recipe, image_shape, num_classes)
+    models.strategy = strategy
+    models.jit_compile = xla.resolve(recipe.train.jit_compile, recipe.train.distribute)
+    return models, per_epoch, total
+
+
 def describe(recipe: Recipe) -> list[str]:
-    """Lines for ``--dry-run``: the data, each network's parameter count, and the schedule."""
+    """Lines for ``--dry-run``: the data, each network's parameter count, and the schedule.
+
+    Nothing is downloaded: a data set of fixed shape (mnist, fashion_mnist, cifar10) that cannot be read here gets
+    networks built for its defined shape, and a last line saying what was not found and where it was looked for.
+
+    Raises:
+        DataError, RecipeError: the data (of any other source) or networks do not fit the recipe.
+    """
     if recipe.family in TRANSLATION_FAMILIES:
         return translation_trainer.describe(recipe)
-    return _describe_built(recipe, *_prepare(recipe))
+    outline = outline_images(recipe.data)
+    if outline is None:
+        return _describe_built(recipe, *_prepare(recipe))
+    strategy = _set_up(recipe)
+    missing = outline.missing
+    if missing is None:  # a local copy: read it (it may differ from the definition), or say why it cannot be
+        try:
+            data = load_images(recipe.data)
+        except DataError as exc:
+            missing = str(exc)
+        else:
+            return _describe_built(recipe, data, *_build(recipe, strategy, data.image_shape, data.num_classes,
+                                                         len(data.images)))
+    built = _build(recipe, strategy, outline.image_shape, outline.num_classes, outline.count)
+    return [*_describe_built(recipe, outline, *built), f"data not read: {missing}"]
 
 
-def _describe_built(recipe: Recipe, data: ImageSet, models: Any, per_epoch: int, total: int) -> list[str]:
+def _describe_built(recipe: Recipe, data: ImageSet | DataOutline, models: Any, per_epoch: int,
+                    total: int) -> list[str]:
     """:func:`describe`'s lines for data and models already built."""
     return [
         f"data: {data.description}",
@@ -229,8 +268,8 @@ class _Loop(EpochLoop):
         return self._steps(epoch, step, seconds_so_far, run_steps, self.recipe.train.steps_per_call)
 
     def _eval_protocol(self) -> dict[str, Any]:
-        evaluator = self.evaluator.sha256 if self.evaluator is not None else None
-        return {**super()._eval_protocol(), "evaluator_sha256": evaluator}
+        evaluator = self.evaluator.id if self.evaluator is not None else None
+        return {**super()._eval_protocol(), "evaluator_id": evaluator}
 
     def _inspect(self, row: dict[str, Any], evaluate_now: bool) -> dict[str, Any]:
         """Sample diversity, optional evaluation, and the health monitor's symptoms for one row."""

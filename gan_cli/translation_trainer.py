@@ -24,13 +24,15 @@ import tensorflow as tf
 
 from gan_cli import images as imgs
 from gan_cli import precision
-from gan_cli.checkpoints import CheckpointStore, export_model
+from gan_cli.checkpoints import CheckpointStore
+from gan_cli.data import outline_images
 from gan_cli.data.pairs import ImagePairs, load_pairs
 from gan_cli.epoch_loop import EpochLoop, begin
 from gan_cli.errors import DataError
 from gan_cli.evaluation.evaluator import Evaluator, load_or_build_evaluator
 from gan_cli.evaluation.report import measure, real_images
 from gan_cli.evaluation.translation import target_spec
+from gan_cli.export import save_portable
 from gan_cli.families import TRANSLATORS
 from gan_cli.plan import TrainingPlan
 from gan_cli.recipe import Recipe
@@ -51,7 +53,19 @@ def epoch_indices(rng: np.random.Generator, count: int, steps: int, batch: int, 
     return np.concatenate(orders)[:needed].reshape(steps, batch)
 
 
-def model_shapes(recipe: Recipe, pairs: ImagePairs) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+@dataclasses.dataclass(frozen=True)
+class _UnreadPairs:
+    """A task's two domains as a data set's definition gives them, for ``--dry-run`` without the files."""
+
+    description: str
+    shape_a: tuple[int, int, int]
+    shape_b: tuple[int, int, int]
+    count_a: int
+    count_b: int
+
+
+def model_shapes(recipe: Recipe, pairs: ImagePairs | _UnreadPairs
+                 ) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
     """The networks' (H, W, C) for A and B: the images' size, or ``data.crop_size`` when training on crops.
 
     Raises:
@@ -76,23 +90,56 @@ def _prepare(recipe: Recipe) -> tuple[ImagePairs, Any, int, int]:
     keras.utils.set_random_seed(recipe.seed)
     precision.apply(recipe.train.precision)
     pairs = load_pairs(recipe.data, paired=recipe.family == "pix2pix")
+    return (pairs, *_build(recipe, pairs, len(pairs.a), len(pairs.b)))
+
+
+def _build(recipe: Recipe, pairs: ImagePairs | _UnreadPairs, count_a: int, count_b: int) -> tuple[Any, int, int]:
+    """The family's models for ``pairs``' shapes: (models, steps per epoch, total steps).
+
+    Raises:
+        DataError, RecipeError: the data or networks do not fit the recipe.
+    """
     batch = recipe.train.batch_size
-    if min(len(pairs.a), len(pairs.b)) < batch:
-        raise DataError(f"data: {len(pairs.a)} A and {len(pairs.b)} B images, fewer than train.batch_size {batch}; "
+    if min(count_a, count_b) < batch:
+        raise DataError(f"data: {count_a} A and {count_b} B images, fewer than train.batch_size {batch}; "
                         "lower train.batch_size or use more data")
-    per_epoch = max(len(pairs.a), len(pairs.b)) // batch
+    per_epoch = max(count_a, count_b) // batch
     planned = recipe.train.epochs * per_epoch
     total = min(planned, recipe.train.steps) if recipe.train.steps else planned
     shape_a, shape_b = model_shapes(recipe, pairs)
     # the learning-rate schedule follows train.epochs only, so a train.steps cap (a smoke test, or a run
     # stopped early and resumed) does not change it
     models = TRANSLATORS[recipe.family](recipe, shape_a, shape_b, planned)
-    return pairs, models, per_epoch, total
+    return models, per_epoch, total
 
 
 def describe(recipe: Recipe) -> list[str]:
-    """Lines for ``--dry-run``: the data, each network's parameter count, the losses and the schedule."""
-    return _describe_built(recipe, *_prepare(recipe))
+    """Lines for ``--dry-run``: the data, each network's parameter count, the losses and the schedule.
+
+    As :func:`gan_cli.trainer.describe`, nothing is downloaded: a task made from a data set of fixed shape that
+    cannot be read here gets networks built for its defined shape and a last line saying what was not found.
+    """
+    spec = recipe.data
+    outline = outline_images(spec) if spec.task is not None else None
+    if outline is None:
+        return _describe_built(recipe, *_prepare(recipe))
+    keras.utils.set_random_seed(recipe.seed)
+    precision.apply(recipe.train.precision)
+    paired, count, missing = recipe.family == "pix2pix", outline.count, outline.missing
+    if missing is None:  # a local copy: read it (it may differ from the definition), or say why it cannot be
+        try:
+            loaded = load_pairs(spec, paired=paired)
+        except DataError as exc:
+            missing = str(exc)
+        else:
+            return _describe_built(recipe, loaded, *_build(recipe, loaded, len(loaded.a), len(loaded.b)))
+    count_a, count_b = (count, count) if paired else (count // 2, count - count // 2)  # disjoint halves
+    size = "x".join(str(d) for d in outline.image_shape)
+    made = f"{count} pairs" if paired else f"unpaired halves, {count_a} A and {count_b} B images"
+    pairs = _UnreadPairs(f"{spec.source}: {spec.task} task, {spec.split} split, {made} {size} (from the data set's "
+                         "definition; its files were not read)", outline.image_shape, outline.image_shape,
+                         count_a, count_b)
+    return [*_describe_built(recipe, pairs, *_build(recipe, pairs, count_a, count_b)), f"data not read: {missing}"]
 
 
 def _describe_built(recipe: Recipe, pairs: Any, models: Any, per_epoch: int, total: int) -> list[str]:
@@ -254,7 +301,7 @@ class _TranslationLoop(EpochLoop):
     def _export(self, step: int) -> None:
         """G (and CycleGAN's F as ``generator_b2a.keras``), with the step they were made at."""
         if "b2a" in self.models.generators:
-            export_model(self.models.generators["b2a"], self.run.inverse_generator)
+            save_portable(self.models.generators["b2a"], self.run.inverse_generator)
         super()._export(step)
 
 

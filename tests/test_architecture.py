@@ -18,7 +18,7 @@ STAGES = {
     "data": 2, "nets": 2, "precision": 2, "xla": 2, "distribute": 2, "losses": 2, "optimizers": 2, "plan": 2,
     "plots": 2,
     "progress_gif": 2, "tensorboard_log": 2, "recipe_catalog": 2, "run_report": 2,
-    "families": 3, "checkpoints": 3, "sampling": 3,
+    "families": 3, "checkpoints": 3, "sampling": 3, "export": 3,
     "evaluation": 4, "epoch_loop": 4,
     "translation_trainer": 5,
     "trainer": 6,

@@ -1,5 +1,6 @@
 """The demo's promise: `make demo`'s recipe makes recognisable digits of every class.
 
+An end-to-end quality run, so `make bench-demo` runs it and `make test` leaves it out (marker ``quality``).
 Trains recipes/digits_gan.yaml exactly as `make demo` does (about 75 s on 2 cores) and draws 1,000
 samples. Two independent judges, both fitted on the digits' training split:
 - a logistic-regression classifier (0.98 on the held-out digits) must find every class;
@@ -13,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import NearestNeighbors
@@ -28,6 +30,7 @@ def flat(images: np.ndarray) -> np.ndarray:
     return images.reshape(len(images), -1)
 
 
+@pytest.mark.quality
 def test_demo_recipe_makes_recognisable_digits_of_every_class(tmp_path: Path) -> None:
     run = tmp_path / "demo"
     result = CliRunner().invoke(cli, ["train", str(REPO / "recipes" / "digits_gan.yaml"), "--out", str(run)])

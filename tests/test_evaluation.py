@@ -7,6 +7,8 @@ import csv
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import keras
@@ -42,7 +44,7 @@ def test_digits_evaluator_is_accurate_and_cached(digits_evaluator: Evaluator) ->
     assert digits_evaluator.info["test_accuracy"] >= 0.97
     assert digits_evaluator.model.get_layer("features").units == 128
     again = load_or_build_evaluator(DIGITS, echo=lambda line: pytest.fail(f"rebuilt: {line}"))
-    assert again.sha256 == digits_evaluator.sha256
+    assert again.sha256 == digits_evaluator.sha256 and again.id == digits_evaluator.id
     floor = digits_evaluator.floor(10000, 450)
     assert (floor["n_stand_in"], floor["n_reference"]) == (1347, 450) and 0 < floor["fd"] < 20
     assert digits_evaluator.floor(450, 450)["fd"] > floor["fd"]  # fewer samples, more bias
@@ -109,6 +111,7 @@ def test_training_evaluates_and_keeps_the_best_checkpoint(trained_run: Path) -> 
     assert summary["best"]["fd"] == pytest.approx(float(best_row["fd"]))
     info = json.loads((trained_run / "best" / "generator.json").read_text())
     assert info["step"] == int(best_row["step"]) and info["n"] == 200 and info["against"] == "test"
+    assert info["evaluator_id"] == load_or_build_evaluator(DIGITS).id
     code, output = invoke("eval", trained_run / "best", "--n", "200", "--json")
     assert code == 0, output
     assert json.loads(output)["checkpoint"]["step"] == info["step"]
@@ -119,7 +122,7 @@ def test_gan_eval_writes_eval_json_with_its_protocol(trained_run: Path) -> None:
     assert code == 0, output
     assert "FD " in output and "floor" in output and "classes covered" in output
     result = json.loads((trained_run / "eval.json").read_text())
-    for key in ("n_fake", "n_real", "split", "seed", "evaluator_sha256", "floor", "tool", "checkpoint", "metrics"):
+    for key in ("n_fake", "n_real", "split", "seed", "evaluator_id", "floor", "tool", "checkpoint", "metrics"):
         assert key in result, key
     assert (result["n_fake"], result["n_real"], result["split"]) == (300, 300, "test")
     assert result["checkpoint"]["step"] == 16  # from generator.json beside generator.keras
@@ -140,8 +143,14 @@ def test_eval_is_deterministic_for_a_seed(trained_run: Path, tmp_path: Path) -> 
 def test_eval_samples_from_anywhere(tmp_path: Path, digits_evaluator: Evaluator) -> None:
     real = ((real_images(DIGITS, "train", 200, 0) + 1) * 127.5).round().astype(np.uint8)
     np.savez(tmp_path / "s.npz", x=real)
-    code, output = invoke("eval", "--samples", tmp_path / "s.npz", "--source", "digits", "--n", "200")
+    code, output = invoke("eval", "--samples", tmp_path / "s.npz", "--source", "digits", "--json")
     assert code == 0, output
+    assert (json.loads(output)["n_fake"], json.loads(output)["n_real"]) == (200, 200)  # no --n: all of them
+    code, output = invoke("eval", "--samples", tmp_path / "s.npz", "--source", "digits", "--n", "100", "--json")
+    assert code == 0, output
+    assert (json.loads(output)["n_fake"], json.loads(output)["n_real"]) == (100, 100)  # --n: the first 100
+    code, output = invoke("eval", "--samples", tmp_path / "s.npz", "--source", "digits", "--n", "300")
+    assert code != 0 and "holds 200 images, fewer than --n 300" in output and "Traceback" not in output
     np.savez(tmp_path / "bad.npz", x=real.astype(np.float32))
     code, output = invoke("eval", "--samples", tmp_path / "bad.npz", "--source", "digits")
     assert code != 0 and "uint8" in output
@@ -150,15 +159,124 @@ def test_eval_samples_from_anywhere(tmp_path: Path, digits_evaluator: Evaluator)
     assert code != 0 and "expects (8, 8, 1)" in output
 
 
-def test_compare_refuses_different_protocols(trained_run: Path, tmp_path: Path) -> None:
-    code, output = invoke("eval", trained_run, "--n", "300", "--json")
-    (tmp_path / "a.json").write_text(output)
-    code, output = invoke("eval", trained_run, "--n", "200", "--json")
-    (tmp_path / "b.json").write_text(output)
-    code, output = invoke("eval", "--compare", tmp_path / "a.json", tmp_path / "b.json")
-    assert code != 0 and "n_fake differs" in output
-    code, output = invoke("eval", "--compare", tmp_path / "a.json", tmp_path / "a.json")
+@pytest.fixture(scope="module")
+def saved_results(trained_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with a.json (300 samples) and b.json (200) of the trained run's generator, measured on the
+    generator file (so the run's own eval.json is left alone)."""
+    folder = tmp_path_factory.mktemp("results")
+    for name, n in (("a", 300), ("b", 200)):
+        code, output = invoke("eval", trained_run / "generator.keras", "--source", "digits", "--n", n, "--json")
+        assert code == 0, output
+        (folder / f"{name}.json").write_text(output)
+    return folder
+
+
+def test_compare_says_what_differs_and_how_to_make_it_comparable(saved_results: Path, trained_run: Path,
+                                                                 tmp_path: Path) -> None:
+    a, b = saved_results / "a.json", saved_results / "b.json"
+    code, output = invoke("eval", "--compare", a, b)
+    assert code != 0 and "n_fake differs (a.json 300, b.json 200); n_real differs (a.json 300, b.json 200)" in output
+    assert f"to compare them with 300 samples, run here: gan eval {trained_run} --n 300 --against test" in output
+    assert "Traceback" not in output and len(output.strip().splitlines()) == 1
+    # a run whose eval.json was measured otherwise, but whose eval/ folder has the reference protocol
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns("eval", "eval.json"))
+    (run / "eval").mkdir()
+    shutil.copy(a, run / "eval" / "eval-n300-seed0-test.json")
+    shutil.copy(b, run / "eval.json")
+    code, output = invoke("eval", "--compare", a, run)
+    assert code != 0
+    assert f"results measured alike are at hand: gan eval --compare {a} {run / 'eval' / 'eval-n300-seed0-test.json'}" \
+           in output
+    result = json.loads(a.read_text())
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**result, "evaluator_id": "0" * 64}))
+    code, output = invoke("eval", "--compare", a, other)
+    assert code != 0
+    assert f"evaluator_id differs (a.json {result['evaluator_id'][:12]}, other.json 000000000000)" in output
+    assert "their evaluators differ" in output and output.count("gan eval ") == 2  # both, by one evaluator
+    mnist = tmp_path / "mnist.json"
+    mnist.write_text(json.dumps({**result, "evaluator_id": "0" * 64,
+                                 "evaluator": {**result["evaluator"], "source": "mnist"}}))
+    code, output = invoke("eval", "--compare", a, mnist)
+    assert code != 0 and "different data sets (digits, mnist)" in output
+
+
+def test_results_recorded_before_evaluator_ids_still_load(saved_results: Path, tmp_path: Path) -> None:
+    result = json.loads((saved_results / "a.json").read_text())
+    del result["evaluator_id"]
+    for name in ("old.json", "old2.json"):
+        (tmp_path / name).write_text(json.dumps({**result, "evaluator_sha256": "ab" * 32}))
+    code, output = invoke("eval", "--compare", tmp_path / "old.json", tmp_path / "old2.json")
+    assert code == 0 and "evaluator file sha256 abababab" in output, output
+    code, output = invoke("eval", "--compare", saved_results / "a.json", tmp_path / "old.json")
+    assert code != 0 and "old.json was measured before evaluator ids" in output
+    code, output = invoke("info", tmp_path / "old.json", "--json")
+    assert code == 0 and json.loads(output)["result"]["evaluator_sha256"] == "ab" * 32
+
+
+def test_compare_prints_json_and_steps_and_never_imports_tensorflow(saved_results: Path) -> None:
+    a, same = saved_results / "a.json", saved_results / "same.json"
+    shutil.copy(a, same)
+    code, output = invoke("eval", "--compare", a, same)
     assert code == 0 and "FD" in output and "protocol" in output
+    assert output.splitlines()[7].split() == ["steps", "16", "16"]  # checkpoint.step, not "-"
+    # its own process: no TensorFlow start-up notices on stderr, JSON on stdout
+    process = subprocess.run([sys.executable, "-m", "gan_cli", "eval", "--compare", str(a), str(same), "--json"],
+                             capture_output=True, text=True, timeout=60)
+    assert process.returncode == 0 and process.stderr == "", process.stderr
+    comparison = json.loads(process.stdout)
+    assert comparison["comparable"] is True and comparison["differences"] == []
+    assert [run["name"] for run in comparison["runs"]] == ["a.json", "same.json"]
+    assert comparison["runs"][0]["step"] == 16
+    assert comparison["runs"][0]["fd"] == json.loads(a.read_text())["metrics"]["fd"]
+    code, output = invoke("eval", "--compare", a, saved_results / "b.json", "--json", "--force")
+    assert code == 0 and json.loads(output)["differences"][0] == {"field": "n_fake", "values": [300, 200]}
+
+
+def test_a_smaller_eval_keeps_the_runs_main_result(trained_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns("eval", "eval.json"))
+    assert invoke("eval", run, "--n", "200")[0] == 0
+    result = CliRunner().invoke(cli, ["-q", "eval", str(run), "--n", "50"])
+    assert result.exit_code == 0, result.output
+    assert f"warning: {run / 'eval.json'} keeps its 200-sample result; this 50-sample result is in " \
+           f"{run / 'eval' / 'eval-n50-seed0-test.json'}" in result.stderr
+    assert json.loads((run / "eval.json").read_text())["n_fake"] == 200
+    assert json.loads((run / "eval" / "eval-n50-seed0-test.json").read_text())["n_fake"] == 50
+    code, output = invoke("info", run)
+    assert code == 0 and "200 samples vs test; 1 more result(s)" in output, output
+    assert invoke("eval", run, "--n", "50", "--replace")[0] == 0
+    assert json.loads((run / "eval.json").read_text())["n_fake"] == 50
+    assert sorted(p.name for p in (run / "eval").iterdir()) == ["eval-n200-seed0-test.json", "eval-n50-seed0-test.json"]
+
+
+def test_evaluator_identity_is_what_it_computes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gan_cli.data import load_images
+    from gan_cli.evaluation import evaluator
+    from gan_cli.evaluation.evaluator import data_digest, data_splits, evaluator_identity
+
+    monkeypatch.setattr(evaluator, "TRAIN_STEPS", 10)  # 10 epochs of 135 images: the same code, seconds not minutes
+    digits = load_images(DataSpec(source="digits"))
+    assert digits.labels is not None
+    np.savez(tmp_path / "d.npz", x=((digits.images[:150] + 1) * 127.5).round().astype(np.uint8), y=digits.labels[:150])
+    spec = DataSpec(source="npz", path=str(tmp_path / "d.npz"))
+    built = []
+    for cache in ("one", "two"):  # two builds in fresh cache folders: different files, one identity
+        monkeypatch.setenv("GAN_CACHE_DIR", str(tmp_path / cache))
+        built.append(load_or_build_evaluator(spec, echo=lambda _: None, progress=False))
+    first, second = built
+    assert len(first.id) == 64 and first.id == second.id
+    weights = first.model.get_weights()
+    weights[-1] = weights[-1] + 1e-3
+    digest, definition = data_digest(*data_splits(spec)), first.info["definition"]
+    assert evaluator_identity(definition, first.info["data"], digest, first.model.get_weights()) == first.id
+    assert evaluator_identity(definition, first.info["data"], digest, weights) != first.id
+    moved = {**first.info["data"], "path": "/elsewhere/d.npz"}  # another machine's folder: the same identity
+    assert evaluator_identity(definition, moved, digest, first.model.get_weights()) == first.id
+    card = second.directory / "evaluator.json"  # a cache made before ids gets its id when loaded
+    card.write_text(json.dumps({k: v for k, v in second.info.items() if k != "id"}))
+    assert load_or_build_evaluator(spec).id == first.id and json.loads(card.read_text())["id"] == first.id
 
 
 def test_a_collapsed_generator_is_flagged(tiny_recipe: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -38,7 +38,7 @@ def error_of(path: Path, overrides: list[str] | None = None) -> str:
 
 
 def test_defaults_are_the_tutorial(tmp_path: Path) -> None:
-    recipe = load_recipe(write(tmp_path / "empty.yaml", ""))
+    recipe = load_recipe(write(tmp_path / "empty.yaml", "{}\n"))  # every default (an empty file is refused)
     assert recipe.generator.latent_dim == 100
     assert recipe.generator.widths == (256, 512, 1024)
     assert recipe.generator.output_activation == "tanh"
@@ -251,7 +251,7 @@ def test_recipe_is_frozen() -> None:
 
 
 def test_names_are_safe_for_paths(tmp_path: Path) -> None:
-    assert load_recipe(write(tmp_path / "my recipe.yaml", "")).name == "my_recipe"
+    assert load_recipe(write(tmp_path / "my recipe.yaml", "{}")).name == "my_recipe"
     message = error_of(write(tmp_path / "r.yaml", "name: ../../etc\n"))
     assert "name" in message and "not allowed" in message
 

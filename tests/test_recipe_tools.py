@@ -66,12 +66,14 @@ def test_new_copies_a_shipped_recipe_and_refuses_to_overwrite(tmp_path: Path, mo
     assert code == 0, output
     copy = tmp_path / "my_gan.yaml"
     text = copy.read_text()
-    assert "name: my_gan\n" in text and "extends: digits_gan\n" in text and "# Conditional GAN" in text
+    assert "name: my_gan\n" in text and "extends: digits_gan\n" in text and "# Conditional GAN" not in text
+    assert text.startswith("# my_gan: made from cgan_digits by gan recipes new; train with: gan train my_gan.yaml\n")
     ours, theirs = recipe_to_dict(load_recipe(copy)), recipe_to_dict(load_recipe(REPO / "recipes" / "cgan_digits.yaml"))
-    assert ours.pop("name") == "my_gan" and theirs.pop("name") == "cgan_digits" and ours == theirs
+    assert ours.pop("name") == "my_gan" and theirs.pop("name") == "cgan_digits"
+    assert ours.pop("description") == f"made from cgan_digits: {theirs.pop('description')}" and ours == theirs
     copy.write_text(text + "# my edits\n")
     code, output = invoke("recipes", "new", "my_gan", "--from", "digits_gan")
-    assert code == 1 and "already exists" in output and "--force" in output
+    assert code == 2 and "already exists" in output and "--force" in output  # a usage error
     assert copy.read_text().endswith("# my edits\n")
     code, output = invoke("recipes", "new", "my_gan", "--from", "digits_gan", "--force")
     assert code == 0 and load_recipe(copy).family == "gan" and "# my edits" not in copy.read_text()

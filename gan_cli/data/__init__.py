@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from gan_cli.data.keras_datasets import SHAPES, missing_locally
 from gan_cli.data.prepare import check_spec, prepare
 from gan_cli.data.raw import RawImages
 from gan_cli.data.sources import IMAGE_SOURCES
@@ -18,7 +19,7 @@ from gan_cli.data.transforms import to_unit_range
 from gan_cli.errors import DataError
 from gan_cli.recipe import DataSpec
 
-__all__ = ["SOURCES", "ImageSet", "RawImages", "load_images"]
+__all__ = ["SOURCES", "DataOutline", "ImageSet", "RawImages", "load_images", "outline_images"]
 
 #: Every ``data.source`` name; keys equal the choices of ``gan_cli.recipe.DataSource``. The translation
 #: sources map to None: :func:`gan_cli.data.pairs.load_pairs` reads them.
@@ -52,6 +53,48 @@ class ImageSet:
         if self.labels is None:
             return None
         return int(self.labels.max()) + 1 if len(self.labels) else 0
+
+
+@dataclass(frozen=True)
+class DataOutline:
+    """What is known of a data set's prepared images without reading them (for ``gan train --dry-run``).
+
+    Attributes:
+        image_shape: (height, width, channels) after the recipe's ``image_size`` and ``channels``.
+        count: images of the recipe's split, after ``limit``.
+        num_classes: classes of the labels.
+        description: one line, like :attr:`ImageSet.description`, saying the files were not read.
+        missing: one line saying why the files cannot be read here and where they were looked for; None when
+            they can be (then read them: a local copy may differ from the definition).
+    """
+
+    image_shape: tuple[int, int, int]
+    count: int
+    num_classes: int
+    description: str
+    missing: str | None
+
+
+def outline_images(spec: DataSpec) -> DataOutline | None:
+    """The shape, number and classes of the images :func:`load_images` would return for a data set whose shape is
+    fixed by its definition (mnist, fashion_mnist, cifar10), without reading or downloading anything; None for
+    every other source (digits is read, it is bundled; npz, idx and folders say their shape only in their files).
+
+    Raises:
+        DataError: an invalid ``limit`` or ``image_size``.
+    """
+    if spec.source not in SHAPES:
+        return None
+    check_spec(spec)
+    (height, width, channels), train, test, classes = SHAPES[spec.source]
+    if spec.image_size is not None:
+        height, width = int(spec.image_size[0]), int(spec.image_size[1])
+    channels = spec.channels or channels
+    count = train if spec.split == "train" else test
+    count = min(count, spec.limit) if spec.limit is not None else count
+    description = (f"{spec.source}: {count} {spec.split} images {height}x{width}x{channels}, {classes} classes "
+                   "(from the data set's definition; its files were not read)")
+    return DataOutline((height, width, channels), count, classes, description, missing_locally(spec.source, spec))
 
 
 def load_images(spec: DataSpec) -> ImageSet:

@@ -36,6 +36,18 @@ KERAS_CACHE_NAMES: dict[str, str] = {
     "cifar10": "cifar-10-batches-py-target",
 }
 
+#: What each data set holds, fixed by its definition: image shape (height, width, channels), train images, test
+#: images, classes. ``gan train --dry-run`` sizes the networks from these when the files are not on this machine.
+SHAPES: dict[str, tuple[tuple[int, int, int], int, int, int]] = {
+    "mnist": ((28, 28, 1), 60000, 10000, 10),
+    "fashion_mnist": ((28, 28, 1), 60000, 10000, 10),
+    "cifar10": ((32, 32, 3), 50000, 10000, 10),
+}
+
+#: The files keras keeps in its ``fashion-mnist`` cache folder.
+_FASHION_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                  "t10k-labels-idx1-ubyte.gz")
+
 _IDX_FILES = ("the IDX .gz files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
               "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz)")
 
@@ -131,6 +143,27 @@ def _load(name: str, spec: DataSpec, system_dirs: tuple[Path, ...]) -> RawImages
     labels = as_labels(np.asarray(y), len(images), where)
     origin = "keras cache" if cached else "downloaded by keras to"
     return RawImages(images=images, labels=labels, description=f"{origin} {cache}")
+
+
+def missing_locally(name: str, spec: DataSpec) -> str | None:
+    """None when data set ``name`` can be read on this machine without a download (``data.path``, a system
+    folder, keras' cache); else one line saying where it looked and how to supply the files. Reads no images."""
+    if spec.path is not None:
+        path = Path(spec.path).expanduser()
+        return None if path.exists() else (f"{path}: not found (data.path); set data.path to {LOCAL_FORMS[name]}, "
+                                           f"or remove it to let gan train download {name}")
+    system_dirs = FASHION_MNIST_DIRS if name == "fashion_mnist" else ()
+    if any(find_idx_files(folder, spec.split)[0] is not None for folder in system_dirs):
+        return None
+    cache = keras_cache_path(name)
+    expanded = Path(os.path.expanduser(cache))
+    cached = all((expanded / f).is_file() for f in _FASHION_FILES) if name == "fashion_mnist" else expanded.exists()
+    if cached:
+        return None
+    looked = ["data.path (not set)", *(str(folder) for folder in system_dirs), cache]
+    debian = " (or apt-get install dataset-fashion-mnist)" if name == "fashion_mnist" else ""
+    return (f"{name}: not on this machine (looked in {', '.join(looked)}); gan train downloads it through "
+            f"keras.datasets when online; offline set data.path to {LOCAL_FORMS[name]}{debian}")
 
 
 def _from_path(name: str, path: Path, spec: DataSpec) -> RawImages:

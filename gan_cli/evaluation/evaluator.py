@@ -5,7 +5,12 @@ samples are measured with a network trained on the data set itself (DESIGN.md §
 128-unit layer named ``features`` before its logits; an unlabelled source gets an MLP autoencoder whose
 128-unit bottleneck is named ``features``. Evaluators are trained once with a fixed seed, checked on a
 held-out split, and cached under the user's cache directory, keyed by the data set and the evaluator's
-definition; the file's sha256 goes into every result.
+definition.
+
+Every result carries the evaluator's identity (``evaluator_id``, :func:`evaluator_identity`): a sha256 of what
+it computes (its definition, its data and its weights), not of its ``.keras`` file, whose bytes change with every
+save. Training is seeded, so two builds of one evaluator on one machine (fresh cache folders) have the same
+identity. The file's own sha256 is kept in ``evaluator.json`` only to detect a damaged cache.
 """
 
 from __future__ import annotations
@@ -127,7 +132,13 @@ class Evaluator:
         return str(self.info["definition"]["kind"])
 
     @property
+    def id(self) -> str:
+        """What the evaluator computes, as a sha256 (:func:`evaluator_identity`): equal ids, equal features."""
+        return str(self.info["id"])
+
+    @property
     def sha256(self) -> str:
+        """The sha256 of the cached ``.keras`` file (it changes with every save: not an identity)."""
         return str(self.info["sha256"])
 
     @property
@@ -206,6 +217,40 @@ def data_splits(spec: DataSpec) -> tuple[ImageSet, ImageSet]:
     return train, test
 
 
+def data_digest(train: ImageSet, test: ImageSet) -> str:
+    """sha256 of the images and labels an evaluator is trained and checked on (shapes and dtypes included)."""
+    digest = hashlib.sha256()
+    for array in (train.images, train.labels, test.images, test.labels):
+        _hash_array(digest, array)
+    return digest.hexdigest()
+
+
+def _hash_array(digest: Any, array: np.ndarray | None) -> None:
+    if array is None:
+        digest.update(b"none;")
+        return
+    little = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
+    digest.update(f"{little.dtype.str}{list(little.shape)};".encode())
+    digest.update(little.tobytes())
+
+
+def evaluator_identity(definition: dict[str, Any], data: dict[str, Any], digest_of_data: str,
+                       weights: list[np.ndarray]) -> str:
+    """The evaluator's identity: a sha256 over its definition (canonical JSON), its data identity without the
+    machine's local path, the digest of its data (:func:`data_digest`) and its weights' bytes in the model's
+    order (shape and dtype included, names left out: Keras numbers layer names per process).
+
+    Equal identities mean equal features for equal images, whichever machine or cache folder built it.
+    """
+    digest = hashlib.sha256()
+    portable = {key: value for key, value in data.items() if key != "path"}
+    digest.update(json.dumps({"definition": definition, "data": portable, "images": digest_of_data},
+                             sort_keys=True, separators=(",", ":")).encode())
+    for array in weights:
+        _hash_array(digest, np.asarray(array))
+    return digest.hexdigest()
+
+
 def evaluator_directory(spec: DataSpec, definition: dict[str, Any]) -> Path:
     """Where the evaluator for this data set and definition is cached."""
     identity = data_identity(spec)
@@ -229,11 +274,12 @@ def load_or_build_evaluator(spec: DataSpec, echo: Callable[[str], None] = print,
     definition = evaluator_definition(train.image_shape, num_classes, len(train.images))
     directory = evaluator_directory(spec, definition)
     if not rebuild and (directory / "evaluator.json").is_file():
-        return _load(directory)
+        return _load(directory, train, test)
     return _train(spec, definition, directory, train, test, echo, progress)
 
 
-def _load(directory: Path) -> Evaluator:
+def _load(directory: Path, train: ImageSet, test: ImageSet) -> Evaluator:
+    """The cached evaluator; one cached before evaluator ids gets its id now (written back)."""
     info = json.loads((directory / "evaluator.json").read_text())
     path = directory / "evaluator.keras"
     digest = _sha256(path) if path.is_file() else None
@@ -241,6 +287,10 @@ def _load(directory: Path) -> Evaluator:
         raise GanError(f"{path}: cached evaluator is damaged (sha256 mismatch); rebuild it with "
                        f"gan eval --build-evaluator {info['data']['source']}")
     model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    if "id" not in info:
+        info["id"] = evaluator_identity(info["definition"], info["data"], data_digest(train, test),
+                                        model.get_weights())
+        write_atomic(directory / "evaluator.json", json.dumps(info, indent=2) + "\n")
     return Evaluator(model, info, directory)
 
 
@@ -291,7 +341,9 @@ def _train(spec: DataSpec, definition: dict[str, Any], directory: Path, train: I
         quality = {"test_mse": float(np.mean((reconstruction - test.images) ** 2))}
     with atomic_path(directory / "evaluator.keras", suffix=".keras") as tmp:
         model.save(tmp)
-    info = {"data": data_identity(spec), "definition": definition, "sha256": _sha256(directory / "evaluator.keras"),
+    identity = evaluator_identity(definition, data_identity(spec), data_digest(train, test), model.get_weights())
+    info = {"data": data_identity(spec), "definition": definition, "id": identity,
+            "sha256": _sha256(directory / "evaluator.keras"),
             "train_images": len(train.images), "test_images": len(test.images), "test_description": test.description,
             **quality, "floors": {}}
     evaluator = Evaluator(model, info, directory)

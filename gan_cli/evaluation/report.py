@@ -1,15 +1,16 @@
 """``gan eval``: measure a generator (or a file of samples) against real data, and report how.
 
-Every result carries its protocol: the evaluator's kind, sha256 and accuracy, N real and N fake, the
-real split, the seed, the real-vs-real floor, the tool version and the checkpoint evaluated, so two
-numbers are only compared when they were made the same way.
+Every result carries its protocol: the evaluator's kind, identity (``evaluator_id``) and accuracy, N real
+and N fake, the real split, the seed, the real-vs-real floor, the tool version and the checkpoint evaluated,
+so two numbers are only compared when they were made the same way.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Callable, Sequence
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +31,18 @@ from gan_cli.evaluation.metrics import (
     per_class_accuracy,
     precision_recall_density_coverage,
 )
-from gan_cli.files import write_atomic
+from gan_cli.evaluation.results import (  # noqa: F401 (load_result, PROTOCOL_KEYS: also read from here)
+    PROTOCOL_KEYS,
+    load_result,
+    save_run_result,
+    short_evaluator_id,
+)
 from gan_cli.recipe import DataSpec
 from gan_cli.run_dir import RunDir
 from gan_cli.sampling import balanced_labels, continuous_codes, generate, latent_batch, load_generator, num_classes
 
 #: Fewer samples than this are refused (the covariances behind FD need many more to mean much).
 MIN_IMAGES = 10
-#: The keys that must match for two results to be comparable.
-PROTOCOL_KEYS = ("evaluator_sha256", "n_fake", "n_real", "split")
 
 
 def measure(fake: np.ndarray, real: np.ndarray, evaluator: Evaluator, *, seed: int = 0,
@@ -138,9 +142,9 @@ def evaluate(fake_uint8: np.ndarray, spec: DataSpec, *, split: str, n_real: int,
         "n_real": int(len(real)),
         "split": split,
         "seed": seed,
-        "evaluator_sha256": evaluator.sha256,
+        "evaluator_id": evaluator.id,
         "evaluator": {"kind": evaluator.kind, "source": spec.source, "path": str(evaluator.directory),
-                      "feature_layer": "features", **quality},
+                      "feature_layer": "features", "file_sha256": evaluator.sha256, **quality},
         "floor": {**floor, "how": "FD of real images of the other split (as many as the samples, or all) "
                                   f"against the same {len(real)} {split} images"},
         "metrics": metrics,
@@ -148,8 +152,13 @@ def evaluate(fake_uint8: np.ndarray, spec: DataSpec, *, split: str, n_real: int,
 
 
 def evaluate_generator(target: str | Path, *, n: int, seed: int, split: str, source: DataSpec | None = None,
-                       echo: Callable[[str], None] = print, progress: bool | None = None) -> dict[str, Any]:
-    """Evaluate a run directory's generator (writing ``eval.json`` there) or a ``.keras`` generator.
+                       echo: Callable[[str], None] = print, progress: bool | None = None,
+                       replace: bool = False) -> dict[str, Any]:
+    """Evaluate a run directory's generator or a ``.keras`` generator.
+
+    A run directory keeps the result (:func:`gan_cli.evaluation.results.save_run_result`): in
+    ``RUN/eval/eval-n{N}-seed{S}-{split}.json``, and in ``RUN/eval.json`` unless that holds a result of more
+    samples (``replace`` replaces it anyway; ``echo`` gets a ``warning:`` line when it is kept).
 
     Raises:
         GanError: a bare generator file without ``source``, or images the evaluator cannot read.
@@ -170,17 +179,25 @@ def evaluate_generator(target: str | Path, *, n: int, seed: int, split: str, sou
                             **(json.loads(sidecar.read_text()) if sidecar.is_file() else {})}
     run = RunDir(Path(target)) if Path(target).is_dir() and (Path(target) / "recipe.yaml").is_file() else None
     if run is not None:
-        write_atomic(run.eval_json, json.dumps(result, indent=2) + "\n")
+        saved = save_run_result(result, run, replace=replace)
+        echo(saved.warning or f"saved in {saved.main} and {saved.record}")
     return result
 
 
-def evaluate_samples(path: Path, spec: DataSpec, *, n_real: int, seed: int, split: str,
+def evaluate_samples(path: Path, spec: DataSpec, *, n: int | None, seed: int, split: str,
                      echo: Callable[[str], None] = print, progress: bool | None = None) -> dict[str, Any]:
-    """Evaluate images from anywhere: an ``.npz`` whose ``x`` is uint8 (N, H, W, C).
+    """Evaluate images from anywhere: the first ``n`` images (all when None) of an ``.npz`` whose ``x`` is uint8
+    (N, H, W, C), against as many real images (or the whole split if smaller).
 
     Raises:
-        GanError: the file is missing, has no ``x``, or ``x`` is not uint8 NHWC images.
+        GanError: the file is missing, has no ``x``, ``x`` is not uint8 NHWC images, or it holds fewer than
+            ``n`` images.
     """
+    if Path(path).is_file() and not zipfile.is_zipfile(path):  # NumPy would talk of pickles (or return an array)
+        with open(path, "rb") as handle:
+            png = handle.read(8) == b"\x89PNG\r\n\x1a\n"
+        raise GanError(f"{path}: {'a PNG image, ' if png else ''}not an .npz archive; --samples reads "
+                       "np.savez(FILE, x=uint8 array (N, H, W, C)), as gan sample RUN --n 1000 --out FILE.npz writes")
     try:
         with np.load(path, allow_pickle=False) as archive:
             if "x" not in archive.files:
@@ -191,38 +208,12 @@ def evaluate_samples(path: Path, spec: DataSpec, *, n_real: int, seed: int, spli
         raise GanError(f"{path}: cannot read samples ({str(exc).splitlines()[0]})") from None
     if fake.dtype != np.uint8 or fake.ndim != 4 or fake.shape[-1] not in (1, 3):
         raise GanError(f"{path}: x must be uint8 (N, H, W, C) with C 1 or 3, got {fake.dtype} {fake.shape}")
-    return evaluate(fake, spec, split=split, n_real=n_real, seed=seed, what=str(path), echo=echo, progress=progress)
-
-
-def load_result(target: str | Path) -> dict[str, Any]:
-    """A saved result: ``RUN/eval.json`` or a JSON file written by ``gan eval --json``.
-
-    Raises:
-        GanError: no result there.
-    """
-    path = Path(target)
-    path = RunDir(path).eval_json if path.is_dir() else path
-    if not path.is_file():
-        raise GanError(f"{path}: no evaluation result; run gan eval {target} first")
-    try:
-        result = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError):
-        raise GanError(f"{path}: not a gan eval result (invalid JSON)") from None
-    missing = [k for k in ("metrics", "floor", "evaluator", *PROTOCOL_KEYS) if not isinstance(result, dict)
-               or k not in result]
-    if missing:
-        raise GanError(f"{path}: not a gan eval result (missing {', '.join(missing)})")
-    return dict(result)
-
-
-def protocol_differences(results: Sequence[dict[str, Any]]) -> list[str]:
-    """The protocol keys on which the results disagree, with their values."""
-    problems = []
-    for key in PROTOCOL_KEYS:
-        values = [r.get(key) for r in results]
-        if len(set(map(str, values))) > 1:
-            problems.append(f"{key} differs ({', '.join(str(v)[:12] for v in values)})")
-    return problems
+    if n is not None and n > len(fake):
+        raise GanError(f"{path}: holds {len(fake)} images, fewer than --n {n}; give --n {len(fake)} or less "
+                       "(or leave --n out to measure them all)")
+    fake = fake[:n] if n is not None else fake
+    return evaluate(fake, spec, split=split, n_real=len(fake), seed=seed, what=str(path), echo=echo,
+                    progress=progress)
 
 
 def format_result(result: dict[str, Any]) -> str:
@@ -232,7 +223,7 @@ def format_result(result: dict[str, Any]) -> str:
                else f"reconstruction MSE {ev.get('test_mse', float('nan')):.4f}")
     lines = [
         f"evaluated   {result['evaluated']}",
-        f"evaluator   {ev['source']} {ev['kind']} ({quality}), sha256 {result['evaluator_sha256'][:16]}",
+        f"evaluator   {ev['source']} {ev['kind']} ({quality}), id {short_evaluator_id(result)}",
         f"protocol    {result['n_fake']} fake vs {result['n_real']} real ({result['split']} split), "
         f"seed {result['seed']}",
         f"FD          {m['fd']:.3f}   (floor {floor['fd']:.3f}: {floor['n_stand_in']} real "
@@ -263,27 +254,4 @@ def format_result(result: dict[str, Any]) -> str:
             f"diagnostics precision {prdc['precision']:.3f}  recall {prdc['recall']:.3f}  "
             f"density {prdc['density']:.3f}  coverage {prdc['coverage']:.3f}",
         ]
-    return "\n".join(lines)
-
-
-def format_comparison(names: Sequence[str], results: Sequence[dict[str, Any]]) -> str:
-    """Results side by side, one column per run."""
-    rows: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
-        ("FD", lambda r: f"{r['metrics']['fd']:.3f}"),
-        ("FD floor", lambda r: f"{r['floor']['fd']:.3f}"),
-        ("FD logits", lambda r: f"{r['metrics']['fd_logits']:.3f}" if "fd_logits" in r["metrics"] else "-"),
-        ("KID", lambda r: f"{r['metrics']['kid']['mean']:.5f}" if "kid" in r["metrics"] else "-"),
-        ("class score", lambda r: f"{r['metrics']['classifier_score']['mean']:.3f}"
-         if "classifier_score" in r["metrics"] else "-"),
-        ("classes", lambda r: f"{r['metrics']['labels']['classes_covered']}/{r['metrics']['labels']['num_classes']}"
-         if "labels" in r["metrics"] else "-"),
-        ("steps", lambda r: str(r.get("checkpoint", {}).get("steps", "-"))),
-    ]
-    width = max(12, *(len(n) for n in names)) + 2
-    lines = ["".ljust(12) + "".join(n.rjust(width) for n in names)]
-    for label, cell in rows:
-        lines.append(label.ljust(12) + "".join(cell(r).rjust(width) for r in results))
-    first = results[0]
-    lines.append(f"protocol: {first['n_fake']} fake vs {first['n_real']} real ({first['split']}), evaluator "
-                 f"{first['evaluator_sha256'][:16]}")
     return "\n".join(lines)

@@ -23,7 +23,7 @@ from gan_cli.data.transforms import to_unit_range
 from gan_cli.errors import GanError
 from gan_cli.evaluation.evaluator import load_or_build_evaluator
 from gan_cli.evaluation.report import evaluate, measure, real_images
-from gan_cli.files import write_atomic
+from gan_cli.evaluation.results import save_run_result
 from gan_cli.images import to_uint8
 from gan_cli.recipe import DataSpec
 from gan_cli.run_dir import RunDir
@@ -49,9 +49,11 @@ def target_spec(spec: DataSpec, direction: str) -> DataSpec:
 
 
 def evaluate_translation(target: str | Path, *, n: int, seed: int, split: str, direction: str = "a2b",
-                         echo: Callable[[str], None] = print, progress: bool | None = None) -> dict[str, Any]:
-    """Evaluate a translation run's generator on ``n`` inputs of ``split``; writes ``RUN/eval.json``
-    (``RUN/eval_b2a.json`` for CycleGAN's other direction).
+                         echo: Callable[[str], None] = print, progress: bool | None = None,
+                         replace: bool = False) -> dict[str, Any]:
+    """Evaluate a translation run's generator on ``n`` inputs of ``split``; keeps the result in ``RUN/eval.json``
+    (``RUN/eval_b2a.json`` for CycleGAN's other direction) and ``RUN/eval/`` as ``gan eval`` of a GAN does
+    (:func:`gan_cli.evaluation.results.save_run_result`, ``replace`` included).
 
     Raises:
         GanError: not a translation run, or outputs the target evaluator cannot read.
@@ -88,8 +90,9 @@ def evaluate_translation(target: str | Path, *, n: int, seed: int, split: str, d
                             **(json.loads(sidecar.read_text()) if sidecar.is_file() else {})}
     run = RunDir(Path(target)) if Path(target).is_dir() else None
     if run is not None:
-        path = run.eval_json if direction == "a2b" else run.root / "eval_b2a.json"
-        write_atomic(path, json.dumps(result, indent=2) + "\n")
+        main = run.eval_json if direction == "a2b" else run.root / "eval_b2a.json"
+        saved = save_run_result(result, run, main, replace=replace)
+        echo(saved.warning or f"saved in {saved.main} and {saved.record}")
     return result
 
 

@@ -147,7 +147,7 @@ def test_a_stop_signal_saves_a_checkpoint_at_the_current_step_and_resume_is_exac
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 128 + number, output
     name = signal.Signals(number).name
-    line = [text for text in output.splitlines() if text.startswith("Error:")]
+    line = [text for text in output.splitlines() if text.startswith("stopped by")]
     assert len(line) == 1 and f"stopped by {name} at step" in line[0] and "--resume" in line[0], output
     assert "Traceback" not in output
     step = int(line[0].split(" at step ")[1].split()[0])
