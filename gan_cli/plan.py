@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gan_cli.errors import RecipeError, RunDirError
+from gan_cli.errors import RecipeError, RunDirError, UsageError
 from gan_cli.recipe import RESUMABLE_KEYS, Recipe, flatten_keys, load_recipe, parse_recipe, recipe_changes
 from gan_cli.run_dir import MANIFEST_SUFFIX, RunDir, committed_checkpoints, default_run_root, new_run, open_run
 from gan_cli.shipped_recipes import recipe_path
@@ -59,7 +59,7 @@ def plan_training(target: str | Path, *, out: str | Path | None = None, override
     all_overrides = [*overrides, *([f"seed={seed}"] if seed is not None else [])]
     target = Path(target)
     if allow_changes and not resume:
-        raise RecipeError("--allow-changes: only with --resume (a new run takes any recipe)")
+        raise UsageError("--allow-changes: only with --resume (a new run takes any recipe)")
     if not resume:
         if target.is_dir():
             raise RecipeError(f"{target}: is a directory; give a recipe .yaml, or add --resume to "

@@ -29,6 +29,20 @@ checkpoints: {every_epochs: 1, keep: 2}
 """
 
 
+#: A pix2pix small enough for a few epochs per test: edges -> digits, 64 images.
+TINY_PIX2PIX = """\
+# tiny pix2pix for tests
+family: pix2pix
+seed: 1
+data: {source: digits, task: edges, limit: 64}
+generator: {architecture: unet, widths: [8, 16, 16], kernel_size: 4, dropout: 0.5}
+discriminator: {architecture: patchgan, widths: [8, 16], kernel_size: 4, output_activation: linear, dropout: 0}
+loss: {name: bce, label_smoothing: 0}
+train: {epochs: 2, batch_size: 16, batch_selection: shuffle}
+sampling: {grid: [4, 3], every_epochs: 1}
+"""
+
+
 @pytest.fixture
 def tiny_recipe(tmp_path: Path) -> Path:
     """Path of a tiny digits recipe in a temporary folder."""

@@ -172,7 +172,9 @@ def test_usage_errors_exit_2_and_real_failures_1(trained_run: Path, conditional_
     for args in (["sample", conditional_generator, "--label", "12", "--out", out],  # classes 0..9
                  ["sample", trained_run, "--label", "3", "--out", out],  # not a conditional generator
                  ["sample", trained_run, "--grid", "3x3", "--n", "100", "--out", out],
-                 ["train", tiny_recipe, "--set", "train", "--dry-run"]):  # no '='
+                 ["train", tiny_recipe, "--set", "train", "--dry-run"],  # no '='
+                 ["train", tiny_recipe, "--allow-changes", "seed", "--dry-run"],  # only with --resume
+                 ["export", trained_run, "--format", "tflite", "--out", tmp_path / "g.keras"]):
         code, output = invoke(*args)
         assert code == 2 and one_error_line(output), (args, output)
     assert not out.exists()

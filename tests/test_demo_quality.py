@@ -1,7 +1,7 @@
 """The demo's promise: `make demo`'s recipe makes recognisable digits of every class.
 
 An end-to-end quality run, so `make bench-demo` runs it and `make test` leaves it out (marker ``quality``).
-Trains recipes/digits_gan.yaml exactly as `make demo` does (about 75 s on 2 cores) and draws 1,000
+Trains recipes/digits_gan.yaml exactly as `make demo` does (about 2 minutes on 2 cores) and draws 1,000
 samples. Two independent judges, both fitted on the digits' training split:
 - a logistic-regression classifier (0.98 on the held-out digits) must find every class;
 - the mean distance from a sample to its nearest training digit must be close to that of real

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import keras
@@ -105,6 +106,8 @@ def test_training_evaluates_and_keeps_the_best_checkpoint(trained_run: Path) -> 
         rows = list(csv.DictReader(handle))
     assert all(float(r["fd"]) > 0 and r["classes_covered"] and r["diversity"] for r in rows)
     assert (trained_run / "best" / "generator.keras").is_file()
+    with zipfile.ZipFile(trained_run / "best" / "generator.keras") as archive:  # portable, as every export
+        assert "gan_cli" not in archive.read("config.json").decode()
     assert list((trained_run / "best").glob("ckpt*.index"))
     summary = json.loads((trained_run / "summary.json").read_text())
     best_row = min(rows, key=lambda r: float(r["fd"]))

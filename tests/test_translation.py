@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
+from conftest import TINY_PIX2PIX
 from PIL import Image
 
 from gan_cli.cli import cli
@@ -27,17 +28,7 @@ from gan_cli.run_dir import read_metrics
 REPO = Path(__file__).resolve().parents[1]
 
 #: pix2pix on 8x8 digits (edges -> digit): U-Net with 3 halvings, PatchGAN with 8x8 -> 2x2 patches.
-PIX2PIX = """\
-# tiny pix2pix for tests
-family: pix2pix
-seed: 1
-data: {source: digits, task: edges, limit: 64}
-generator: {architecture: unet, widths: [8, 16, 16], kernel_size: 4, dropout: 0.5}
-discriminator: {architecture: patchgan, widths: [8, 16], kernel_size: 4, output_activation: linear, dropout: 0}
-loss: {name: bce, label_smoothing: 0}
-train: {epochs: 2, batch_size: 16, batch_selection: shuffle}
-sampling: {grid: [4, 3], every_epochs: 1}
-"""
+PIX2PIX = TINY_PIX2PIX
 
 #: CycleGAN on 8x8 digits (thin <-> thick), unpaired halves.
 CYCLEGAN = """\

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TINY_RECIPE
+from conftest import TINY_PIX2PIX, TINY_RECIPE
 
 from gan_cli import trainer, translation_trainer
 from gan_cli.checkpoints import CheckpointStore, committed_checkpoints
@@ -23,16 +23,6 @@ from gan_cli.plan import plan_training
 #: 6 epochs, a checkpoint every 2 (so some epoch ends have none of their own), a grid after every epoch
 SCHEDULE = ["train.epochs=6", "checkpoints.every_epochs=2", "checkpoints.keep=10", "sampling.every_epochs=1"]
 
-PIX2PIX = """\
-family: pix2pix
-seed: 1
-data: {source: digits, task: edges, limit: 64}
-generator: {architecture: unet, widths: [8, 16, 16], kernel_size: 4, dropout: 0.5}
-discriminator: {architecture: patchgan, widths: [8, 16], kernel_size: 4, output_activation: linear, dropout: 0}
-loss: {name: bce, label_smoothing: 0}
-train: {batch_size: 16, batch_selection: shuffle}
-sampling: {grid: [4, 3]}
-"""
 
 
 def train(target: Path, out: Path, resume: bool = False) -> dict[str, Any]:
@@ -82,7 +72,7 @@ def after_steps(target: int, number: int) -> Callable[..., Any]:
 def test_a_signal_at_any_point_of_the_loop_checkpoints_the_last_step_and_resume_is_exact(
         family: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(TINY_RECIPE if family == "gan" else PIX2PIX)
+    recipe.write_text(TINY_RECIPE if family == "gan" else TINY_PIX2PIX)
     loop = trainer._Loop if family == "gan" else translation_trainer._TranslationLoop
     straight = train(recipe, tmp_path / "straight")
     per_epoch, run = straight["steps_per_epoch"], tmp_path / "run"
