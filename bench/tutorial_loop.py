@@ -23,7 +23,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from gan_cli.data import load_images  # noqa: E402
-from gan_cli.recipe import DataSpec  # noqa: E402
+from gan_cli.recipe.schema import DataSpec  # noqa: E402
 
 
 def build(latent_dim: int = 100) -> tuple[keras.Model, keras.Model, keras.Model]:

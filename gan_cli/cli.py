@@ -91,7 +91,7 @@ def _complete_recipe(_ctx: click.Context, _param: click.Parameter, incomplete: s
     shell's own file and folder names."""
     from click.shell_completion import CompletionItem
 
-    from gan_cli.shipped_recipes import shipped_names
+    from gan_cli.recipe.shipped import shipped_names
 
     try:
         names = [name for name in shipped_names() if name.startswith(incomplete)]
@@ -186,8 +186,8 @@ def train(target: Path, out: Path | None, overrides: tuple[str, ...], seed: int 
           --allow-changes optimizers.generator.learning_rate
       gan train recipes/pix2pix_digits.yaml --smoke      # CI: 4 steps, then check the run directory
     """
-    from gan_cli.plan import plan_training
-    from gan_cli.recipe import dump_recipe
+    from gan_cli.recipe.schema import dump_recipe
+    from gan_cli.training.plan import plan_training
 
     if smoke and resume:
         raise UsageError("--smoke starts a new run; it does not combine with --resume")
@@ -195,7 +195,7 @@ def train(target: Path, out: Path | None, overrides: tuple[str, ...], seed: int 
         _smoke(target, out, overrides, seed, progress)
         return
     if smoke:
-        from gan_cli.smoke import SMOKE_OVERRIDES
+        from gan_cli.training.smoke import SMOKE_OVERRIDES
 
         overrides = (*SMOKE_OVERRIDES, *overrides)
     plan = plan_training(target, out=out, overrides=overrides, seed=seed, resume=resume,
@@ -204,13 +204,13 @@ def train(target: Path, out: Path | None, overrides: tuple[str, ...], seed: int 
         click.echo(dump_recipe(plan.recipe), nl=False)
         click.echo(f"# run directory: {plan.run.root}{' (resume)' if plan.resume else ''}")
         _quiet_tensorflow()
-        from gan_cli.trainer import describe
+        from gan_cli.training.trainer import describe
 
         for line in describe(plan.recipe):
             click.echo(f"# {line}")
         return
     _quiet_tensorflow()
-    from gan_cli.trainer import train as run_training
+    from gan_cli.training.trainer import train as run_training
 
     echo = library_echo()
     echo(f"training {plan.recipe.name} into {plan.run.root}")
@@ -219,7 +219,7 @@ def train(target: Path, out: Path | None, overrides: tuple[str, ...], seed: int 
 
 def _smoke(target: Path, out: Path | None, overrides: tuple[str, ...], seed: int | None, progress: bool | None) -> None:
     _quiet_tensorflow()
-    from gan_cli.smoke import smoke_train
+    from gan_cli.training.smoke import smoke_train
 
     echo = library_echo()
     result = smoke_train(target, out=out, overrides=overrides, seed=seed, echo=echo, progress=progress_bars(progress))
@@ -315,7 +315,7 @@ def export(target: Path, out: Path, fmt: str | None, direction: str, force: bool
     if out.exists() and not force:
         raise UsageError(f"--out {out}: already exists; pass --force to replace it, or choose another path")
     _quiet_tensorflow()
-    from gan_cli.export import describe_signature, export_generator, format_for
+    from gan_cli.runs.export import describe_signature, export_generator, format_for
     from gan_cli.sampling import load_any_generator
 
     chosen = format_for(out, fmt)
@@ -366,7 +366,7 @@ def evaluate(targets: tuple[Path, ...], count: int, seed: int, against: str, as_
       gan eval --build-evaluator --source fashion_mnist
       gan eval runs/pix2pix-edges              # L1/PSNR/SSIM to the truth, FD to domain B
     """
-    from gan_cli.recipe import parse_recipe
+    from gan_cli.recipe.schema import parse_recipe
 
     spec = None
     if source is not None:
@@ -375,7 +375,7 @@ def evaluate(targets: tuple[Path, ...], count: int, seed: int, against: str, as_
         _compare(targets, force, as_json)
         return
     _quiet_tensorflow()
-    from gan_cli.evaluation import report
+    from gan_cli.evaluation import measure
     from gan_cli.evaluation.evaluator import load_or_build_evaluator
 
     progress = progress_bars(progress)
@@ -396,7 +396,7 @@ def evaluate(targets: tuple[Path, ...], count: int, seed: int, against: str, as_
         if spec is None or targets:
             raise UsageError("--samples needs --source and no TARGET")
         given = click.get_current_context().get_parameter_source("count") != click.core.ParameterSource.DEFAULT
-        result = report.evaluate_samples(samples, spec, n=count if given else None, seed=seed, split=against,
+        result = measure.evaluate_samples(samples, spec, n=count if given else None, seed=seed, split=against,
                                          echo=status, progress=progress)
     else:
         if len(targets) != 1:
@@ -409,11 +409,11 @@ def evaluate(targets: tuple[Path, ...], count: int, seed: int, against: str, as_
             result = evaluate_translation(targets[0], n=count, seed=seed, split=against, direction=direction,
                                           echo=status, progress=progress, replace=replace)
             click.echo(json.dumps(result, indent=2) if as_json
-                       else f"{report.format_result(result)}\n{format_translation(result)}")
+                       else f"{measure.format_result(result)}\n{format_translation(result)}")
             return
-        result = report.evaluate_generator(targets[0], n=count, seed=seed, split=against, source=spec,
+        result = measure.evaluate_generator(targets[0], n=count, seed=seed, split=against, source=spec,
                                            echo=status, progress=progress, replace=replace)
-    click.echo(json.dumps(result, indent=2) if as_json else report.format_result(result))
+    click.echo(json.dumps(result, indent=2) if as_json else measure.format_result(result))
 
 
 def _compare(targets: tuple[Path, ...], force: bool, as_json: bool) -> None:
@@ -497,7 +497,7 @@ def animate(run: Path, out: Path | None, fps: float) -> None:
       gan animate runs/digits --out digits.gif --fps 2
     """
     from gan_cli.files import check_output_folder
-    from gan_cli.progress_gif import animate_run
+    from gan_cli.runs.progress_gif import animate_run
 
     if out is not None and out.suffix.lower() != ".gif":
         raise click.BadParameter(f"{out}: give a file name ending in .gif", param_hint="--out")
@@ -531,7 +531,7 @@ def recipes_list() -> None:
     Examples:
       gan recipes list
     """
-    from gan_cli.recipe_catalog import list_shipped
+    from gan_cli.recipe.catalog import list_shipped
 
     shipped = list_shipped()
     width = max(len(entry.name) for entry in shipped)
@@ -552,7 +552,7 @@ def recipes_show(name: str) -> None:
       gan recipes show digits_gan
       gan recipes show my_gan.yaml
     """
-    from gan_cli.recipe_catalog import show_recipe
+    from gan_cli.recipe.catalog import show_recipe
 
     click.echo(show_recipe(name), nl=False)
 
@@ -571,7 +571,7 @@ def recipes_new(name: str, source: str, force: bool) -> None:
       gan recipes new my_gan --from digits_gan
       gan recipes new my_gan --from digits_gan --force
     """
-    from gan_cli.recipe_catalog import new_recipe
+    from gan_cli.recipe.catalog import new_recipe
 
     path = new_recipe(name, source, force=force)
     click.echo(f"wrote {path} (from {source}); train it with: gan train {path}")
@@ -590,7 +590,7 @@ def recipes_validate(files: tuple[Path, ...]) -> None:
       gan recipes validate my_gan.yaml
       gan recipes validate shared-recipes/
     """
-    from gan_cli.recipe_catalog import validate_files
+    from gan_cli.recipe.catalog import validate_files
 
     results = validate_files(files)
     for path, problem in results:

@@ -14,6 +14,7 @@ from typing import Any
 
 from gan_cli.errors import GanError
 from gan_cli.files import read_json_object
+from gan_cli.runs.run_dir import RunDir
 
 #: What ``gan info`` accepts, for the error message.
 KINDS = "a run directory, a .keras model, a recipe .yaml or an eval .json"
@@ -30,9 +31,9 @@ def describe_path(target: str | Path) -> dict[str, Any]:
     if not path.exists():
         raise GanError(f"{path}: no such file or directory; gan info takes {KINDS}")
     if path.is_dir():
-        if (path / "recipe.yaml").is_file():
+        if RunDir(path).is_run():
             return describe_run(path)
-        if (path / "generator.json").is_file() and (path.parent / "recipe.yaml").is_file():
+        if RunDir(path).is_snapshot():
             return _describe_snapshot(path)
         raise GanError(f"{path}: not a run directory (no recipe.yaml); gan info takes {KINDS}")
     if path.suffix == ".keras":
@@ -49,9 +50,9 @@ def describe_path(target: str | Path) -> dict[str, Any]:
 def describe_run(root: Path) -> dict[str, Any]:
     """A run directory: recipe, how far it trained, its checkpoints (each verified against its manifest), the
     exported generator, the best snapshot, the latest evaluation, health warnings and resume changes."""
-    from gan_cli.checkpoints import committed_checkpoints, verify_checkpoint
-    from gan_cli.recipe import load_recipe
-    from gan_cli.run_dir import RunDir, read_metrics
+    from gan_cli.recipe.schema import load_recipe
+    from gan_cli.runs.checkpoints import committed_checkpoints, verify_checkpoint
+    from gan_cli.runs.run_dir import read_metrics
 
     run = RunDir(root)
     recipe = load_recipe(run.recipe)
@@ -71,7 +72,7 @@ def describe_run(root: Path) -> dict[str, Any]:
     exported = read_json_object(run.generator_info)
     if run.generator.is_file():
         info["generator"] = {"path": str(run.generator), **{k: exported[k] for k in ("step", "epoch") if k in exported}}
-    best = read_json_object(run.best / "generator.json")
+    best = read_json_object(RunDir(run.best).generator_info)
     if best:
         info["best"] = {"path": str(run.best), **best}
     if run.eval_json.is_file():
@@ -91,7 +92,7 @@ def describe_run(root: Path) -> dict[str, Any]:
 def _describe_snapshot(path: Path) -> dict[str, Any]:
     """``RUN/best``: the best-FD snapshot."""
     return {"kind": "best-FD snapshot of a run", "path": str(path), "run": str(path.parent),
-            "best": {"path": str(path), **read_json_object(path / "generator.json")}}
+            "best": {"path": str(path), **read_json_object(RunDir(path).generator_info)}}
 
 
 def describe_model(path: Path) -> dict[str, Any]:
@@ -108,7 +109,7 @@ def describe_model(path: Path) -> dict[str, Any]:
 
 def describe_recipe(path: Path) -> dict[str, Any]:
     """A recipe file, validated and resolved (data is not loaded and no model is built)."""
-    from gan_cli.recipe import load_recipe
+    from gan_cli.recipe.schema import load_recipe
 
     return {"kind": "recipe", "path": str(path), "recipe": _recipe_facts(load_recipe(path))}
 
@@ -169,7 +170,7 @@ def format_info(info: Mapping[str, Any]) -> str:
         lines += [("model", info["name"]), ("inputs", inputs), ("output", str(tuple(info["output"]))),
                   ("parameters", f"{info['parameters']:,}")]
     if "result" in info:
-        from gan_cli.evaluation.report import format_result
+        from gan_cli.evaluation.measure import format_result
 
         return "\n".join(f"{label:<12}{value}" for label, value in lines) + "\n" + format_result(info["result"])
     if "best" in info and "trained" not in info:

@@ -27,8 +27,8 @@ from PIL import Image
 from gan_cli import __version__
 from gan_cli.errors import RunDirError
 from gan_cli.files import write_atomic
-from gan_cli.recipe import TRANSLATION_FAMILIES, flatten_keys
-from gan_cli.run_dir import (
+from gan_cli.recipe.schema import TRANSLATION_FAMILIES, flatten_keys
+from gan_cli.runs.run_dir import (
     RunDir,
     SampleGridFile,
     evenly_spaced,
@@ -42,8 +42,8 @@ from gan_cli.run_dir import (
 REPORT_NAME = "report.html"
 #: At most this many sample grids per run, evenly spaced over training (the first and the last included).
 MAX_GRIDS = 12
-#: ``eval.json`` and, for CycleGAN's other direction, ``eval_b2a.json``.
-EVAL_FILES = (("eval.json", ""), ("eval_b2a.json", "B to A"))
+#: How each direction's evaluation is captioned (CycleGAN's other direction: B to A).
+DIRECTION_CAPTIONS = {"a2b": "", "b2a": "B to A"}
 
 def grid_label(grid: SampleGridFile, steps_per_epoch: int | None) -> str:
     """``epoch 12``, or for a grid written inside an epoch ``step 260 (epoch 26.00)``."""
@@ -91,14 +91,14 @@ class RunRecord:
                 final["val_l1"] = self.summary["val_l1"]
             return {"steps": self.summary.get("steps"), "epochs": self.summary.get("epochs"),
                     "seconds": self.summary.get("seconds"), "ms_per_step": self.summary.get("ms_per_step"),
-                    "finished": self.summary.get("finished"), "final": final, "source": "summary.json"}
+                    "finished": self.summary.get("finished"), "final": final, "source": self.run.summary.name}
         if not self.metrics:
             return {"final": {}, "source": None}
         last = self.metrics[-1]
         final = {k: last[k] for k in (*_LOSS_KEYS, "val_l1") if k in last}
         return {"steps": _int(last.get("step")), "epochs": _int(last.get("epoch")), "seconds": last.get("seconds"),
                 "ms_per_step": median_row_ms(self.metrics), "finished": False,
-                "final": final, "source": "metrics.csv"}
+                "final": final, "source": self.run.metrics.name}
 
     def health_warnings(self) -> list[tuple[int | None, str]]:
         """``(epoch, text)`` of every non-empty ``health`` entry of ``metrics.csv``."""
@@ -130,15 +130,15 @@ def read_run(root: str | Path) -> RunRecord:
     except (OSError, ValueError, UnicodeDecodeError):
         metrics, problems = [], [*problems, f"{run.metrics.name}: unreadable; losses left out"]
     evaluations = []
-    for name, direction in EVAL_FILES:
-        result = _read_json(run.root / name, problems)
+    for direction, path in run.main_eval_files().items():
+        result = _read_json(path, problems)
         if result is not None:
-            evaluations.append((direction, result))
+            evaluations.append((DIRECTION_CAPTIONS[direction], result))
     gif = run.progress_gif  # gan animate, or gan train with logs.progress_gif
     return RunRecord(run=run, recipe_text=recipe_text, recipe=recipe if isinstance(recipe, dict) else {},
                      summary=summary, metrics=metrics,
                      grids=sample_grid_files(run, _steps_per_epoch(summary, metrics)), evaluations=evaluations,
-                     best=_read_json(run.best / "generator.json", problems),
+                     best=_read_json(RunDir(run.best).generator_info, problems),
                      progress_gif=gif if gif.is_file() else None, problems=problems)
 
 
@@ -248,7 +248,7 @@ def _summary_table(record: RunRecord) -> str:
     rows += [(f"final {_column_label(k, translation)}", _fmt(v, ".4f")) for k, v in progress["final"].items()]
     if isinstance(summary.get("versions"), dict):
         rows.append(("versions", ", ".join(f"{k} {v}" for k, v in summary["versions"].items())))
-    note = ("" if progress["source"] == "summary.json"
+    note = ("" if progress["source"] == RunDir(Path()).summary.name
             else '<p class="note">No summary.json yet: figures from the last row of metrics.csv.</p>')
     return "<h3>Summary</h3>\n" + note + _key_value_table(rows)
 
@@ -264,7 +264,7 @@ def _grids_block(record: RunRecord) -> str:
 
 
 def _evaluation_block(result: Mapping[str, Any], direction: str) -> str:
-    """``gan eval``'s result with its floor and protocol (the fields of ``gan_cli.evaluation.report``)."""
+    """``gan eval``'s result with its floor and protocol (the fields of ``gan_cli.evaluation.measure``)."""
     metrics = _part(result, "metrics")
     floor = _part(result, "floor")
     evaluator = _part(result, "evaluator")
@@ -442,7 +442,7 @@ def draw_loss_curves(series: Sequence[tuple[str, Sequence[Mapping[str, Any]], in
         series: ``(name, rows, steps_per_epoch)`` per run; with ``steps_per_epoch`` a row of a partial epoch
             is drawn at its fractional epoch (``step / steps_per_epoch``), else at its ``epoch`` number.
 
-    (``gan_cli.plots`` draws one GAN run's two fixed panels into ``loss_curves.png``; a report also needs
+    (``gan_cli.runs.plots`` draws one GAN run's two fixed panels into ``loss_curves.png``; a report also needs
     translation columns and overlays, as bytes.)
     """
     import matplotlib

@@ -14,15 +14,15 @@ from typing import Any
 import keras
 import numpy as np
 
-from gan_cli import images as imgs
 from gan_cli.data.folder import is_image_file, read_image
 from gan_cli.data.pairs import load_pairs
 from gan_cli.data.transforms import center_crop, resize_images, to_unit_range
 from gan_cli.errors import DataError, GanError, RunDirError, UsageError
 from gan_cli.files import atomic_path
 from gan_cli.nets.common import SpectralNorm  # noqa: F401 - registers the layer for load_model
-from gan_cli.recipe import TRANSLATION_FAMILIES, Recipe, load_recipe
-from gan_cli.run_dir import open_run
+from gan_cli.recipe.schema import TRANSLATION_FAMILIES, Recipe, load_recipe
+from gan_cli.runs import images as imgs
+from gan_cli.runs.run_dir import RunDir, open_run
 
 
 @dataclass(frozen=True)
@@ -94,10 +94,9 @@ def load_generator(target: str | Path) -> LoadedGenerator:
     """
     path = Path(target)
     recipe = None
-    if path.is_dir() and not (path / "recipe.yaml").is_file() and (path.parent / "recipe.yaml").is_file() \
-            and (path / "generator.keras").is_file():  # RUN/best: the parent run's recipe
-        recipe = load_recipe(path.parent / "recipe.yaml")
-        path = path / "generator.keras"
+    if path.is_dir() and RunDir(path).is_snapshot() and RunDir(path).generator.is_file():  # RUN/best
+        recipe = load_recipe(RunDir(path.parent).recipe)  # the parent run's
+        path = RunDir(path).generator
     elif path.is_dir():
         run = open_run(path)
         if not run.generator.is_file():
@@ -295,10 +294,10 @@ def _write(loaded: LoadedGenerator, images: np.ndarray, out: str | Path, rows: i
 
 def is_translation_run(target: str | Path) -> bool:
     """Whether ``target`` is a run directory of a pix2pix or CycleGAN recipe."""
-    path = Path(target)
-    if not (path / "recipe.yaml").is_file():
+    run = RunDir(Path(target))
+    if not run.is_run():
         return False
-    return load_recipe(path / "recipe.yaml").family in TRANSLATION_FAMILIES
+    return load_recipe(run.recipe).family in TRANSLATION_FAMILIES
 
 
 def translate_images(model: keras.Model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,6 +42,38 @@ loss: {name: bce, label_smoothing: 0}
 train: {epochs: 2, batch_size: 16, batch_selection: shuffle}
 sampling: {grid: [4, 3], every_epochs: 1}
 """
+
+
+def checkpoint_tensors(run: Path) -> dict[str, Any]:
+    """Every tensor of a run's newest committed checkpoint (by its manifest), bookkeeping left out."""
+    import tensorflow as tf
+
+    from gan_cli.runs.run_dir import committed_checkpoints
+
+    reader = tf.train.load_checkpoint(str(committed_checkpoints(run / "checkpoints")[0][1]))
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
+            if not name.startswith(("_CHECKPOINTABLE", "save_counter"))}
+
+
+def assert_same_checkpoint(a: Path, b: Path, *, exact: bool = True, rtol: float = 1e-5, atol: float = 1e-6) -> None:
+    """The newest checkpoints of runs ``a`` and ``b`` hold the same tensors: bit for bit (``exact``), or within
+    ``rtol``/``atol`` where the caller names why the computation is not bitwise reproducible. A failure counts
+    every tensor that differs and names up to 8 with their largest difference, not only the first."""
+    import numpy as np
+
+    ta, tb = checkpoint_tensors(a), checkpoint_tensors(b)
+    assert ta.keys() == tb.keys(), sorted(set(ta) ^ set(tb))
+    differ = []
+    for name in sorted(ta):
+        x, y = np.asarray(ta[name]), np.asarray(tb[name])
+        same = np.array_equal(x, y) if exact else x.shape == y.shape and np.allclose(x, y, rtol=rtol, atol=atol)
+        if not same:
+            numeric = x.shape == y.shape and x.dtype.kind in "biuf" and x.size
+            gap = float(np.max(np.abs(x.astype(np.float64) - y.astype(np.float64)))) if numeric else "n/a"
+            differ.append(f"{name} (max |diff| {gap})")
+    assert not differ, (f"{len(differ)} of {len(ta)} tensors differ "
+                        f"({'bit for bit' if exact else f'rtol={rtol}, atol={atol}'}): " + "; ".join(differ[:8])
+                        + ("; ..." if len(differ) > 8 else ""))
 
 
 @pytest.fixture

@@ -13,18 +13,18 @@ PACKAGE = Path(__file__).resolve().parents[1] / "gan_cli"
 
 #: Stage of each top-level module or subpackage, left (0) to right along the data flow.
 STAGES = {
-    "__init__": 0, "errors": 0, "files": 0, "console": 0, "shipped_recipes": 0,
-    "recipe": 1, "images": 1, "run_dir": 1, "device_cache": 1,
-    "data": 2, "nets": 2, "precision": 2, "xla": 2, "distribute": 2, "losses": 2, "optimizers": 2, "plan": 2,
-    "plots": 2,
-    "progress_gif": 2, "tensorboard_log": 2, "recipe_catalog": 2, "run_report": 2,
-    "families": 3, "checkpoints": 3, "sampling": 3, "export": 3,
-    "evaluation": 4, "epoch_loop": 4,
-    "translation_trainer": 5,
-    "trainer": 6,
-    "smoke": 7, "run_info": 7,
-    "cli": 8,
-    "__main__": 9,
+    "__init__": 0, "errors": 0, "files": 0, "console": 0,
+    "recipe": 1,
+    "data": 2, "device": 2,
+    "nets": 3,
+    "families": 4,
+    "runs": 5,
+    "sampling": 6,
+    "evaluation": 7,
+    "training": 8,
+    "run_info": 9, "run_report": 9,
+    "cli": 10,
+    "__main__": 11,
 }
 
 
@@ -84,8 +84,8 @@ assert runner.invoke(cli, ["train", "--help"]).exit_code == 0
 assert runner.invoke(cli, ["sample", "--help"]).exit_code == 0
 result = runner.invoke(cli, ["train", {str(bad)!r}])
 assert result.exit_code != 0 and "train.batch_size" in result.output, result.output
-from gan_cli.plan import plan_training
-from gan_cli.recipe import dump_recipe
+from gan_cli.training.plan import plan_training
+from gan_cli.recipe.schema import dump_recipe
 dump_recipe(plan_training({str(PACKAGE.parent / 'recipes' / 'mnist_gan.yaml')!r}, out={str(tmp_path / 'r')!r}).recipe)
 import gan_cli.data
 print(sorted(m for m in ("tensorflow", "keras") if m in sys.modules))

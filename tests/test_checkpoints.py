@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_cli.checkpoints import CheckpointStore
 from gan_cli.errors import RunDirError
-from gan_cli.export import save_portable
+from gan_cli.runs.checkpoints import CheckpointStore
+from gan_cli.runs.export import save_portable
 
 
 def tiny_model() -> keras.Model:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
+from conftest import assert_same_checkpoint
 from PIL import Image
 
 from gan_cli.cli import cli
@@ -48,12 +49,31 @@ def test_train_writes_a_complete_run_directory(tiny_recipe: Path, tmp_path: Path
     summary = json.loads((run / "summary.json").read_text())
     assert (summary["steps"], summary["epochs"], summary["finished"]) == (16, 2, True)
     assert summary["seconds"] > 0 and summary["ms_per_step"] > 0
+    assert summary["ms_per_step_note"].startswith("median over this invocation's steps after the first step "
+                                                  "(a run of 16 steps;"), summary["ms_per_step_note"]
     # checkpoints hold both models, both optimizers, the counters and the fixed latents
     names = checkpoint_values(run)
     for prefix in ("generator/", "discriminator/", "g_optimizer/", "d_optimizer/", "step/", "fixed_latents/"):
         assert any(n.startswith(prefix) for n in names), prefix
     assert int(names["step/.ATTRIBUTES/VARIABLE_VALUE"]) == 16
     assert len(list((run / "checkpoints").glob("ckpt-*.index"))) == 2  # keep: 2
+
+
+@pytest.mark.parametrize("count, left_out, note", [
+    (0, None, "this invocation timed no steps"),
+    (1, 0, "the only step of this invocation (nothing left out)"),
+    (2, 1, "after the first step (a run of 2 steps; 20 or fewer leave out only the first)"),
+    (15, 1, "after the first step (a run of 15 steps; 20 or fewer leave out only the first)"),
+    (20, 1, "after the first step (a run of 20 steps;"),
+    (21, 10, "after the first 10 steps (of 21)"),
+    (35, 10, "after the first 10 steps (of 35)"),
+])
+def test_ms_per_step_note_says_which_steps_the_median_left_out(count: int, left_out: int | None, note: str) -> None:
+    from gan_cli.training.epoch_loop import median_ms, median_ms_note
+
+    seconds = [(index + 1) / 1000 for index in range(count)]  # step i takes i + 1 ms: the median shows the cut
+    assert median_ms(seconds) == (None if left_out is None else float(np.median(np.arange(left_out + 1, count + 1))))
+    assert note in median_ms_note(count)
 
 
 def test_train_refuses_a_non_empty_run_directory(tiny_recipe: Path, tmp_path: Path) -> None:
@@ -72,10 +92,7 @@ def test_resume_continues_exactly_as_a_straight_run(tiny_recipe: Path, tmp_path:
     train_ok(tiny_recipe, "--out", resumed, "--set", "train.epochs=2")
     output = train_ok(resumed, "--resume", "--set", "train.epochs=4")
     assert "resuming" in output and "at step 16" in output
-    a, b = checkpoint_values(straight), checkpoint_values(resumed)
-    assert a.keys() == b.keys()
-    for name in a:
-        np.testing.assert_allclose(a[name], b[name], rtol=1e-5, atol=1e-6, err_msg=name)
+    assert_same_checkpoint(straight, resumed)  # bit for bit: the same deterministic ops, state and data order
     with (resumed / "metrics.csv").open() as handle:
         assert [int(r["epoch"]) for r in csv.DictReader(handle)] == [1, 2, 3, 4]
 

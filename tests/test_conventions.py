@@ -196,13 +196,13 @@ def test_usage_errors_exit_2_and_real_failures_1(trained_run: Path, conditional_
 ])
 def test_an_interruption_is_said_without_error_prefix(tiny_recipe: Path, monkeypatch: pytest.MonkeyPatch, stop: str,
                                                       code: int, line: str) -> None:
-    import gan_cli.plan
+    import gan_cli.training.plan
     from gan_cli.errors import TrainingInterrupted
 
     def stopped(*args: object, **kwargs: object) -> None:
         raise TrainingInterrupted(line, exit_code=code) if stop == "SIGTERM" else KeyboardInterrupt
 
-    monkeypatch.setattr(gan_cli.plan, "plan_training", stopped)
+    monkeypatch.setattr(gan_cli.training.plan, "plan_training", stopped)
     assert invoke("train", tiny_recipe) == (code, line + "\n")
 
 
@@ -211,7 +211,7 @@ def test_gans_own_flags_also_follow_the_command(tiny_recipe: Path, tmp_path: Pat
     import click
     from test_docs import commands
 
-    import gan_cli.plan
+    import gan_cli.training.plan
     from gan_cli.console import QUIET, VERBOSE, verbosity
     from gan_cli.errors import RecipeError
 
@@ -229,7 +229,7 @@ def test_gans_own_flags_also_follow_the_command(tiny_recipe: Path, tmp_path: Pat
         seen.append((verbosity(), click.get_current_context().find_root().params["debug"]))
         raise RecipeError("stop here")
 
-    monkeypatch.setattr(gan_cli.plan, "plan_training", record)
+    monkeypatch.setattr(gan_cli.training.plan, "plan_training", record)
     assert invoke("train", tiny_recipe, "-q")[0] == 1 and invoke("train", tiny_recipe, "--verbose")[0] == 1
     result = CliRunner().invoke(cli, ["train", str(tiny_recipe), "--debug"])
     assert isinstance(result.exception, RecipeError)  # --debug after the command: the traceback, not one line
@@ -297,7 +297,7 @@ def test_completing_a_recipe_offers_the_shipped_names_and_files() -> None:
 def test_misleading_library_messages_become_one_clear_line(trained_run: Path, tmp_path: Path) -> None:
     from PIL import Image
 
-    from gan_cli.recipe import load_recipe
+    from gan_cli.recipe.schema import load_recipe
 
     noise, notes = tmp_path / "noise.keras", tmp_path / "notes.keras"
     noise.write_bytes(bytes(range(256)) * 4)
@@ -355,8 +355,8 @@ def test_d_scores_have_one_name_everywhere(tiny_recipe: Path, tmp_path: Path, mo
     assert code == 0 and {"D(x)", "D(G(z))"} <= set(labels) and not {"d_real", "d_fake"} & set(labels)
     page = (run / "report.html").read_text()
     assert "final D(x)" in page and "final D(G(z))" in page and "final d_real" not in page
-    from gan_cli.plots import plot_loss_curves
     from gan_cli.run_report import draw_loss_curves
+    from gan_cli.runs.plots import plot_loss_curves
 
     labels.clear()
     rows = [{"epoch": 1, "step": 8, "d_loss": 0.6, "g_loss": 0.7, "d_real": 0.6, "d_fake": 0.4, "g_adv": 0.9}]

@@ -22,7 +22,7 @@ from gan_cli.data import SOURCES, ImageSet, RawImages, keras_datasets, load_imag
 from gan_cli.data.idx import read_idx
 from gan_cli.data.transforms import convert_channels, resize_images, to_unit_range
 from gan_cli.errors import DataError
-from gan_cli.recipe import DataSource, DataSpec
+from gan_cli.recipe.schema import DataSource, DataSpec
 
 REAL_FETCH = keras_datasets.fetch_with_keras
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")

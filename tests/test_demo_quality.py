@@ -21,7 +21,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from gan_cli.cli import cli
 from gan_cli.data import load_images
-from gan_cli.recipe import DataSpec
+from gan_cli.recipe.schema import DataSpec
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gan_cli import device_cache, xla
 from gan_cli.cli import cli
+from gan_cli.device import cache as device_cache
+from gan_cli.device import xla
 from gan_cli.errors import RecipeError
-from gan_cli.recipe import load_recipe
+from gan_cli.recipe.schema import load_recipe
 
 
 def seed_cache(root: Path, **kinds: dict) -> Path:

@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 from gan_cli.errors import RecipeError
-from gan_cli.recipe import parse_recipe
+from gan_cli.recipe.schema import parse_recipe
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -73,7 +73,7 @@ def test_tpu_where_there_is_none_is_one_line_and_writes_nothing(tmp_path: Path) 
 
 
 def test_multi_worker_needs_tf_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gan_cli.distribute import make_strategy
+    from gan_cli.device.distribute import make_strategy
 
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(RecipeError, match="TF_CONFIG"):

@@ -10,7 +10,7 @@ import click
 import pytest
 
 from gan_cli.cli import cli
-from gan_cli.recipe import LAYER_TYPES, schema_fields
+from gan_cli.recipe.schema import LAYER_TYPES, schema_fields
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -23,8 +23,8 @@ from gan_cli.cli import cli
 from gan_cli.errors import GanError
 from gan_cli.evaluation.evaluator import Evaluator, load_or_build_evaluator
 from gan_cli.evaluation.health import HealthMonitor
-from gan_cli.evaluation.report import measure, real_images
-from gan_cli.recipe import DataSpec, HealthSpec
+from gan_cli.evaluation.measure import measure, real_images
+from gan_cli.recipe.schema import DataSpec, HealthSpec
 
 DIGITS = DataSpec(source="digits")
 

@@ -17,9 +17,9 @@ from click.testing import CliRunner
 from conftest import REPO, TINY_RECIPE
 
 from gan_cli.cli import cli
-from gan_cli.export import export_generator, format_for, portable_model
 from gan_cli.families import FAMILIES
-from gan_cli.recipe import load_recipe
+from gan_cli.recipe.schema import load_recipe
+from gan_cli.runs.export import export_generator, format_for, portable_model
 from gan_cli.sampling import generate, latent_batch
 
 
@@ -150,7 +150,7 @@ def test_every_exported_form_works_without_gan_cli_and_matches_gan_sample(tiny_r
     dtypes = json.loads(child.stdout.strip().splitlines()[-1])
     assert dtypes == {"run_generator_dtype": "float32", "exported_dtype": "float32"}
     got = np.load(tmp_path / "got.npz")
-    from gan_cli.images import to_uint8
+    from gan_cli.runs.images import to_uint8
 
     np.testing.assert_array_equal(to_uint8(got["run_generator"]), sampled)  # what training wrote
     np.testing.assert_array_equal(to_uint8(got["exported"]), sampled)

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from gan_cli.families import FAMILIES, TRANSLATORS
 from gan_cli.families.gan import GanModels
-from gan_cli.recipe import TRANSLATION_FAMILIES, FamilyName, parse_recipe
+from gan_cli.recipe.schema import TRANSLATION_FAMILIES, FamilyName, parse_recipe
 
 SHAPE = (8, 8, 1)
 
@@ -256,8 +256,8 @@ def test_fused_step_makes_exactly_the_tutorials_updates(family: str, extra: dict
 def test_the_tutorial_step_takes_batch_matmul_gradients_and_stays_the_tutorials_update() -> None:
     """At the tutorial's sizes in float32 the fused step's large Dense layers take BatchMatMul gradients
     (BatchMatMulDense), and the step still equals the tutorial's two train_on_batch calls."""
-    from gan_cli.recipe import load_recipe
-    from gan_cli.shipped_recipes import recipe_path
+    from gan_cli.recipe.schema import load_recipe
+    from gan_cli.recipe.shipped import recipe_path
 
     recipe = load_recipe(recipe_path("mnist_gan"), ["train.precision=float32"])
     rng = np.random.default_rng(2)
@@ -281,3 +281,84 @@ def test_the_tutorial_step_takes_batch_matmul_gradients_and_stays_the_tutorials_
             assert a[key] == pytest.approx(b[key], rel=1e-4, abs=1e-5), key
     for a, b in zip(state_a, state_b):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("image_shape, latent_dim, g_widths, d_widths, batch_size, batch_matmul", [
+    ((8, 8, 1), 8, [16, 32], [32, 16], 8, False),  # every product below the MAC threshold: Keras' own MatMul
+    # D's first layer (256 x 784 x 128) and G's last (128 x 128 x 784) pass BATCH_MATMUL_MIN_MACS
+    ((28, 28, 1), 32, [64, 128], [128, 64], 128, True),
+], ids=["matmul", "batch_matmul"])
+def test_fused_step_equals_the_tutorial_built_from_stock_keras(
+        image_shape: tuple[int, int, int], latent_dim: int, g_widths: list[int], d_widths: list[int],
+        batch_size: int, batch_matmul: bool) -> None:
+    """gan's fused step (BatchMatMulDense, FusedAdam, one tf.function) against the Keras MNIST GAN tutorial
+    written with stock Keras only (Dense, LeakyReLU, Dropout, Adam) and trained with its own loop, from the same
+    weights on the same batches and noise: the same losses, weights and Adam slots within float rounding.
+    Dropout is off in both (rate 0), so only the arithmetic can differ, not the masks."""
+    from gan_cli.nets.common import BatchMatMulDense
+
+    recipe = parse_recipe({"generator": {"latent_dim": latent_dim, "widths": g_widths},
+                           "discriminator": {"widths": d_widths, "dropout": 0.0},
+                           "loss": {"name": "bce", "label_smoothing": 0.1},
+                           "optimizers": {role: {"name": "adam", "learning_rate": 2e-4, "beta_1": 0.5}
+                                          for role in ("generator", "discriminator")}})
+    keras.utils.set_random_seed(0)
+    ours = FAMILIES["gan"](recipe, image_shape)
+    rows = {ours.discriminator.name: 2 * batch_size, ours.generator.name: batch_size}  # D's update sees 2B images
+    paths = [layer.takes_batch_matmul_gradients((rows[model.name], layer.kernel.shape[0]))
+             for model in (ours.discriminator, ours.generator) for layer in model.layers
+             if isinstance(layer, BatchMatMulDense)]
+    assert any(paths) == batch_matmul and (paths[0] and paths[-1]) == batch_matmul, paths
+
+    # the tutorial, stock Keras
+    layers = keras.layers
+    generator = keras.Sequential(
+        [keras.Input((latent_dim,))] + [layer for w in g_widths for layer in (layers.Dense(w), layers.LeakyReLU(0.2))]
+        + [layers.Dense(int(np.prod(image_shape)), activation="tanh"), layers.Reshape(image_shape)])
+    discriminator = keras.Sequential(
+        [keras.Input(image_shape), layers.Flatten()]
+        + [layer for w in d_widths for layer in (layers.Dense(w), layers.LeakyReLU(0.2), layers.Dropout(0.0))]
+        + [layers.Dense(1, activation="sigmoid")])
+    discriminator.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5))
+    discriminator.trainable = False
+    z = keras.Input((latent_dim,))
+    gan = keras.Model(z, discriminator(generator(z)))
+    gan.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5))
+    generator.set_weights(ours.generator.get_weights())
+    discriminator.set_weights(ours.discriminator.get_weights())
+
+    rng = np.random.default_rng(1)
+    for _ in range(2):
+        real = rng.uniform(-1, 1, (batch_size, *image_shape)).astype("float32")
+        noise, noise_g = (rng.standard_normal((batch_size, latent_dim)).astype("float32") for _ in range(2))
+        x = np.concatenate([real, generator.predict(noise, verbose=0)])
+        y = np.zeros(2 * batch_size, "float32")
+        y[:batch_size] = 0.9  # one-sided label smoothing
+        discriminator.trainable = True
+        d_loss = discriminator.train_on_batch(x, y)
+        discriminator.trainable = False
+        g_loss = gan.train_on_batch(noise_g, np.ones(batch_size, "float32"))
+        values = ours.train_step([tf.constant(real)], [tf.constant(noise)], tf.constant(noise_g))
+        # measured: equal, or 1 ulp apart (6e-8)
+        assert values["d_loss"] == pytest.approx(d_loss, rel=0, abs=5e-7)
+        assert values["g_loss"] == pytest.approx(g_loss, rel=0, abs=5e-7)
+
+    # Weights: measured at most 6e-8 apart (1-2 ulps; 3e-4 of one Adam step of 2e-4) at both sizes, 8 seeds: the
+    # gradients' rounding (BatchMatMul vs MatMul, one fused kernel vs Keras' ops), which Adam's m / sqrt(v) amplifies
+    # for near-zero gradients. A wrong update (bias correction, learning rate, a frozen D trained) moves weights by
+    # a good part of 2e-4. Not compared over more steps: a last-bit difference can flip one LeakyReLU and then a
+    # whole column differs by ~4e-5 (seen at the third step).
+    for theirs, mine in ((generator, ours.generator), (discriminator, ours.discriminator)):
+        for a, b in zip(theirs.weights, mine.weights, strict=True):
+            np.testing.assert_allclose(np.array(a), np.array(b), rtol=0, atol=2.5e-7, err_msg=b.path)
+    for theirs, mine in ((gan.optimizer, ours.g_optimizer), (discriminator.optimizer, ours.d_optimizer)):
+        assert len(theirs.variables) == len(mine.variables)
+        assert int(theirs.iterations) == int(mine.iterations) == 2
+        for slot_a, slot_b in zip(theirs.variables[2:], mine.variables[2:]):
+            assert slot_a.path.rsplit("_", 1)[1] == slot_b.path.rsplit("_", 1)[1]  # momentum / velocity
+            a, b = np.array(slot_a), np.array(slot_b)
+            # m: measured within 1e-6 of each slot's largest value. v: 1.3e-5 apart systematically, because
+            # ResourceApplyAdam forms 1 - beta_2 from float32 beta_2 (0.00099998713) where Keras' Adam uses
+            # the Python float (0.001); the bias correction cancels it in the weights
+            scale = 5e-5 if slot_b.path.endswith("velocity") else 5e-6
+            assert np.abs(a - b).max() <= scale * np.abs(b).max(), (slot_b.path, np.abs(a - b).max() / np.abs(b).max())

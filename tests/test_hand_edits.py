@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from gan_cli.checkpoints import CheckpointStore, committed_checkpoints, recipe_record
 from gan_cli.cli import cli
-from gan_cli.epoch_loop import _record_changes
 from gan_cli.errors import RecipeError
-from gan_cli.plan import HAND_EDIT, SET, plan_training, trained_recipe
-from gan_cli.recipe import dump_recipe, load_recipe, parse_recipe
-from gan_cli.run_dir import RunDir
+from gan_cli.recipe.schema import dump_recipe, load_recipe, parse_recipe
+from gan_cli.runs.checkpoints import CheckpointStore, committed_checkpoints, recipe_record
+from gan_cli.runs.run_dir import RunDir
+from gan_cli.training.epoch_loop import _record_changes
+from gan_cli.training.plan import HAND_EDIT, SET, plan_training, trained_recipe
 
 LR = "learning_rate: 0.0002, beta_1: 0.5"  # the generator's and the discriminator's optimizer in recipe.yaml
 

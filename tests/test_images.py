@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gan_cli.images import auto_upscale, make_grid, save_png, to_uint8
+from gan_cli.runs.images import auto_upscale, make_grid, save_png, to_uint8
 
 
 def test_to_uint8_maps_tanh_range_and_clips() -> None:

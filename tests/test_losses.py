@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_cli.losses import GradientNorm, adversarial, interpolate, penalty_loss, wasserstein
-from gan_cli.recipe import LossSpec
+from gan_cli.families.losses import GradientNorm, adversarial, interpolate, penalty_loss, wasserstein
+from gan_cli.recipe.schema import LossSpec
 
 
 def linear_critic(weights: np.ndarray) -> keras.Model:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_cli.optimizers import FusedAdam, LinearDecay
+from gan_cli.families.optimizers import FusedAdam, LinearDecay
 
 
 def _train(optimizer: keras.optimizers.Optimizer, steps: int = 5) -> list[np.ndarray]:

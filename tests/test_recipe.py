@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from gan_cli.errors import RecipeError
-from gan_cli.recipe import (
+from gan_cli.recipe.schema import (
     DataSource,
     DenseLayer,
     Recipe,

@@ -15,14 +15,14 @@ from click.testing import CliRunner
 
 from gan_cli.cli import cli
 from gan_cli.errors import RecipeError
-from gan_cli.plan import plan_training
-from gan_cli.recipe import load_recipe, recipe_to_dict
-from gan_cli.recipe_catalog import shipped_names
-from gan_cli.run_dir import RunDir
-from gan_cli.smoke import SmokeCheckFailed, check_run
+from gan_cli.recipe.catalog import shipped_names
+from gan_cli.recipe.schema import load_recipe, recipe_to_dict
+from gan_cli.runs.run_dir import RunDir
+from gan_cli.training.plan import plan_training
+from gan_cli.training.smoke import SmokeCheckFailed, check_run
 
 REPO = Path(__file__).resolve().parents[1]
-SHIPPED = sorted(p.stem for p in (REPO / "gan_cli" / "recipes").glob("*.yaml"))
+SHIPPED = sorted(p.stem for p in (REPO / "gan_cli" / "recipe" / "shipped").glob("*.yaml"))
 
 
 def invoke(*args: object) -> tuple[int, str]:
@@ -31,11 +31,11 @@ def invoke(*args: object) -> tuple[int, str]:
 
 
 def test_shipped_recipes_are_package_data_and_recipes_links_to_them() -> None:
-    folder = resources.files("gan_cli").joinpath("recipes")
+    folder = resources.files("gan_cli").joinpath("recipe", "shipped")
     assert sorted(Path(str(p)).stem for p in folder.iterdir() if p.name.endswith(".yaml")) == SHIPPED
     assert len(SHIPPED) >= 20 and shipped_names() == SHIPPED
-    assert (REPO / "recipes").resolve() == (REPO / "gan_cli" / "recipes").resolve()  # docs' recipes/X.yaml paths
-    assert '"recipes/*.yaml"' in (REPO / "pyproject.toml").read_text()  # what pip install packages
+    assert (REPO / "recipes").resolve() == (REPO / "gan_cli" / "recipe" / "shipped").resolve()  # recipes/X.yaml
+    assert '"recipe/shipped/*.yaml"' in (REPO / "pyproject.toml").read_text()  # what pip install packages
 
 
 def test_list_shows_every_shipped_recipe_with_its_own_description() -> None:
@@ -44,7 +44,7 @@ def test_list_shows_every_shipped_recipe_with_its_own_description() -> None:
     lines = {line.split()[0]: line.split(None, 1)[1] for line in output.splitlines()}
     assert sorted(lines) == SHIPPED
     for name in SHIPPED:
-        raw = yaml.safe_load((REPO / "gan_cli" / "recipes" / f"{name}.yaml").read_text())
+        raw = yaml.safe_load((REPO / "gan_cli" / "recipe" / "shipped" / f"{name}.yaml").read_text())
         assert raw["description"] == lines[name] and 20 < len(lines[name]) <= 110, name  # stated, not inherited
 
 

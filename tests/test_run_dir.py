@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gan_cli.errors import RunDirError
-from gan_cli.run_dir import default_run_root, new_run, open_run, read_metrics, write_metrics
+from gan_cli.runs.run_dir import default_run_root, new_run, open_run, read_metrics, write_metrics
 
 
 def test_new_run_accepts_absent_or_empty_and_refuses_files(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from gan_cli.cli import cli
-from gan_cli.run_dir import TRANSLATION_COLUMNS, read_metrics, write_metrics
+from gan_cli.runs.run_dir import TRANSLATION_COLUMNS, read_metrics, write_metrics
 
 #: Debian's package; ``make test`` installs it when it can (see the Makefile's ``browser`` step).
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

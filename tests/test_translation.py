@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
-from conftest import TINY_PIX2PIX
+from conftest import TINY_PIX2PIX, assert_same_checkpoint, checkpoint_tensors
 from PIL import Image
 
 from gan_cli.cli import cli
@@ -20,10 +20,10 @@ from gan_cli.data.tasks import edges, lowres, thicken
 from gan_cli.errors import DataError, RecipeError
 from gan_cli.families import TRANSLATORS
 from gan_cli.families.image_pool import ImagePool
+from gan_cli.families.optimizers import LinearDecay
 from gan_cli.nets import build_patch_discriminator, build_translator
-from gan_cli.optimizers import LinearDecay
-from gan_cli.recipe import DataSpec, load_recipe, parse_recipe
-from gan_cli.run_dir import read_metrics
+from gan_cli.recipe.schema import TRANSLATION_FAMILIES, DataSpec, FamilyName, load_recipe, parse_recipe
+from gan_cli.runs.run_dir import read_metrics
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -172,6 +172,24 @@ def test_gan_families_refuse_translation_pieces() -> None:
         parse_recipe({"generator": {"architecture": "unet"}})
 
 
+@pytest.mark.parametrize("family", [f for f in FamilyName.__args__  # type: ignore[attr-defined]
+                                    if f not in TRANSLATION_FAMILIES])
+@pytest.mark.parametrize("key, value", [("crop_size", [6, 6]), ("flip", True), ("direction", "b2a")],
+                         ids=["crop_size", "flip", "direction"])
+def test_gan_families_refuse_the_data_keys_only_translation_reads(family: str, key: str, value: object) -> None:
+    """Only the image-to-image loop crops, flips and swaps; every other family refuses these keys in one line
+    rather than train without them."""
+    with pytest.raises(RecipeError) as refused:
+        parse_recipe({"family": family, "data": {"source": "digits", key: value}})
+    message = str(refused.value)
+    assert f"data.{key}: used only by the translation families (pix2pix, cyclegan)" in message, message
+    assert f"family {family} would ignore it" in message and "\n" not in message
+    parse_recipe({"family": family, "data": {"source": "digits", key: getattr(DataSpec(), key)}})  # the default
+    translation = {"family": "pix2pix", "data": {"source": "digits", "task": "edges", key: value},
+                   "generator": {"architecture": "unet"}, "discriminator": {"architecture": "patchgan"}}
+    assert getattr(parse_recipe(translation).data, key) == (tuple(value) if isinstance(value, list) else value)
+
+
 # -------------------------------------------------------------------------------------------------- models
 
 
@@ -283,10 +301,8 @@ def test_cyclegan_trains_both_directions_and_resumes_exactly(tmp_path: Path) -> 
     invoke("train", recipe, "--out", tmp_path / "resumed", "--set", "train.steps=5")  # stops mid-epoch
     invoke("train", tmp_path / "resumed", "--resume", "--set", "train.steps=null")
     assert (tmp_path / "straight" / "generator_b2a.keras").is_file()
-    a, b = _checkpoint(tmp_path / "straight"), _checkpoint(tmp_path / "resumed")
-    assert a.keys() == b.keys() and any("pools" in k for k in a)
-    for key in a:
-        np.testing.assert_allclose(a[key], b[key], rtol=1e-5, atol=1e-6, err_msg=key)
+    assert any("pools" in k for k in checkpoint_tensors(tmp_path / "straight"))
+    assert_same_checkpoint(tmp_path / "straight", tmp_path / "resumed")
     invoke("sample", tmp_path / "straight", "--direction", "b2a", "--n", "3", "--out", tmp_path / "b2a.npz")
     assert np.load(tmp_path / "b2a.npz")["x"].shape == (3, 8, 8, 1)
 
@@ -297,15 +313,7 @@ def test_pix2pix_with_crops_and_flips_resumes_exactly(tmp_path: Path) -> None:
     invoke("train", recipe, "--out", tmp_path / "straight")
     invoke("train", recipe, "--out", tmp_path / "resumed", "--set", "train.steps=5")  # stops mid-epoch
     invoke("train", tmp_path / "resumed", "--resume", "--set", "train.steps=null")
-    a, b = _checkpoint(tmp_path / "straight"), _checkpoint(tmp_path / "resumed")
-    for key in a:
-        np.testing.assert_allclose(a[key], b[key], rtol=1e-5, atol=1e-6, err_msg=key)
-
-
-def _checkpoint(run: Path) -> dict[str, np.ndarray]:
-    reader = tf.train.load_checkpoint(str(run / "checkpoints"))
-    return {n: reader.get_tensor(n) for n in reader.get_variable_to_shape_map()
-            if not n.startswith(("_CHECKPOINTABLE", "save_counter"))}
+    assert_same_checkpoint(tmp_path / "straight", tmp_path / "resumed")
 
 
 def test_translation_dry_run_describes_networks_and_losses(tmp_path: Path) -> None:

@@ -17,11 +17,11 @@ from gan_cli.data.raw import RawImages
 from gan_cli.data.sources import IMAGE_SOURCES
 from gan_cli.data.transforms import to_unit_range
 from gan_cli.errors import DataError
-from gan_cli.recipe import DataSpec
+from gan_cli.recipe.schema import DataSpec
 
 __all__ = ["SOURCES", "DataOutline", "ImageSet", "RawImages", "load_images", "outline_images"]
 
-#: Every ``data.source`` name; keys equal the choices of ``gan_cli.recipe.DataSource``. The translation
+#: Every ``data.source`` name; keys equal the choices of ``gan_cli.recipe.schema.DataSource``. The translation
 #: sources map to None: :func:`gan_cli.data.pairs.load_pairs` reads them.
 SOURCES: dict[str, object] = {**IMAGE_SOURCES, "paired_folder": None, "unpaired_folder": None}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from gan_cli.data.raw import RawImages
-from gan_cli.recipe import DataSpec
+from gan_cli.recipe.schema import DataSpec
 
 #: Size of the held-out test split.
 TEST_SIZE = 450

@@ -22,7 +22,7 @@ from gan_cli.data.image_files import SkippedFiles, read_images
 from gan_cli.data.image_files import read_image as read_image  # gan_cli.sampling reads its inputs with it
 from gan_cli.data.raw import RawImages
 from gan_cli.errors import DataError
-from gan_cli.recipe import DataSpec
+from gan_cli.recipe.schema import DataSpec
 
 #: File name endings (lower case) read as images.
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg")

@@ -18,7 +18,7 @@ import numpy as np
 
 from gan_cli.data.raw import RawImages, as_labels, as_uint8_images
 from gan_cli.errors import DataError
-from gan_cli.recipe import DataSpec
+from gan_cli.recipe.schema import DataSpec
 
 #: IDX type codes and the NumPy dtypes they store (all big-endian).
 IDX_DTYPES: dict[int, str] = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}

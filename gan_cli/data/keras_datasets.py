@@ -23,7 +23,7 @@ from gan_cli.data.idx import find_idx_files, read_idx_folder
 from gan_cli.data.npz import read_npz
 from gan_cli.data.raw import RawImages, as_labels, as_uint8_images
 from gan_cli.errors import DataError
-from gan_cli.recipe import DataSpec
+from gan_cli.recipe.schema import DataSpec
 
 #: Folders searched for Fashion-MNIST IDX files before keras downloads them
 #: (``apt-get install dataset-fashion-mnist`` puts them in the first).

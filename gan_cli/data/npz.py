@@ -14,7 +14,7 @@ import numpy as np
 
 from gan_cli.data.raw import RawImages, as_labels, as_uint8_images
 from gan_cli.errors import DataError
-from gan_cli.recipe import DataSpec
+from gan_cli.recipe.schema import DataSpec
 
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")

@@ -28,7 +28,7 @@ import numpy as np
 from gan_cli.data.folder import is_image_file
 from gan_cli.data.image_files import ImageStack, SkippedFiles, UnreadableImage, open_image, read_images
 from gan_cli.errors import DataError
-from gan_cli.recipe import DataSpec
+from gan_cli.recipe.schema import DataSpec
 
 
 def _root(spec: DataSpec) -> Path:

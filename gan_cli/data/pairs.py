@@ -21,7 +21,7 @@ from gan_cli.data.sources import IMAGE_SOURCES
 from gan_cli.data.tasks import TASKS
 from gan_cli.data.transforms import to_unit_range
 from gan_cli.errors import DataError
-from gan_cli.recipe import DataSpec
+from gan_cli.recipe.schema import DataSpec
 
 #: Sources that hold image pairs or two domains rather than single images.
 PAIR_SOURCES = ("paired_folder", "unpaired_folder")

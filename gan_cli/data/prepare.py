@@ -9,7 +9,7 @@ import numpy as np
 from gan_cli.data.raw import RawImages
 from gan_cli.data.transforms import convert_channels, resize_images
 from gan_cli.errors import DataError
-from gan_cli.recipe import DataSpec
+from gan_cli.recipe.schema import DataSpec
 
 
 @dataclass(frozen=True)

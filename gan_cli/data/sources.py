@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from gan_cli.data import digits, folder, idx, keras_datasets, npz
 from gan_cli.data.raw import RawImages
-from gan_cli.recipe import DataSpec
+from gan_cli.recipe.schema import DataSpec
 
 #: Sources of single images. The translation sources (``paired_folder``, ``unpaired_folder``) are read by
 #: :mod:`gan_cli.data.pairs`.

@@ -83,4 +83,4 @@ TASKS: dict[str, Task] = {
     "lowres": Task(lowres, _identity, True, f"A = {LOWRES_FACTOR}x downsampled, B = image"),
     "thicken": Task(_identity, thicken, False, "A = image, B = 3x3-dilated strokes"),
 }
-"""Task name (``data.task``) -> task. Keys equal the choices of ``gan_cli.recipe.TaskName``."""
+"""Task name (``data.task``) -> task. Keys equal the choices of ``gan_cli.recipe.schema.TaskName``."""

@@ -30,11 +30,11 @@ from tqdm import tqdm
 
 from gan_cli.data import ImageSet, load_images
 from gan_cli.data.tasks import TASKS
+from gan_cli.device.precision import float32_policy
 from gan_cli.errors import DataError, GanError
 from gan_cli.evaluation.metrics import frechet_distance
 from gan_cli.files import atomic_path, cache_root, write_atomic
-from gan_cli.precision import float32_policy
-from gan_cli.recipe import DataSpec
+from gan_cli.recipe.schema import DataSpec
 
 #: Bump when the training procedure changes in a way the definition below does not capture.
 EVALUATOR_VERSION = 1

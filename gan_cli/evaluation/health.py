@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from gan_cli.recipe import HealthSpec
+from gan_cli.recipe.schema import HealthSpec
 
 #: D(G(z)) below this counts as the discriminator rejecting every fake.
 SATURATED_FAKE_SCORE = 0.05

@@ -19,7 +19,7 @@ from typing import Any
 
 from gan_cli.errors import GanError
 from gan_cli.files import write_atomic
-from gan_cli.run_dir import RunDir
+from gan_cli.runs.run_dir import RunDir
 
 #: The fields that must match for two results to be comparable.
 PROTOCOL_KEYS = ("evaluator_id", "n_fake", "n_real", "split")
@@ -72,11 +72,6 @@ def load_result(target: str | Path) -> dict[str, Any]:
 # Per-protocol results of a run
 
 
-def result_file_name(result: dict[str, Any], stem: str = "eval") -> str:
-    """``eval-n{N}-seed{S}-{split}.json``: the file in ``RUN/eval/`` that keeps a result of that protocol."""
-    return f"{stem}-n{result['n_fake']}-seed{result.get('seed', 0)}-{result['split']}.json"
-
-
 @dataclass(frozen=True)
 class SavedResult:
     """Where :func:`save_run_result` wrote a result, and a warning when the run's main result was kept."""
@@ -100,7 +95,7 @@ def save_run_result(result: dict[str, Any], run: RunDir, main: Path | None = Non
         The paths written and, when the main result was kept, a one-line ``warning:`` that says so.
     """
     main = main or run.eval_json
-    record = run.eval_results / result_file_name(result, main.stem)
+    record = run.eval_result(main, int(result["n_fake"]), int(result.get("seed", 0)), str(result["split"]))
     text = json.dumps(result, indent=2) + "\n"
     write_atomic(record, text)
     try:
@@ -133,9 +128,10 @@ def result_names(targets: Sequence[Path]) -> list[str]:
     these collide)."""
     names = []
     for target in targets:
-        if target.name in ("eval.json", "eval_b2a.json") and (target.parent / "recipe.yaml").is_file():
-            names.append(target.parent.name + ("" if target.name == "eval.json" else " b2a"))
-        elif target.parent.name == "eval" and (target.parent.parent / "recipe.yaml").is_file():
+        run, above = RunDir(target.parent), RunDir(target.parent.parent)
+        if target in run.main_eval_files().values() and run.is_run():
+            names.append(target.parent.name + ("" if target == run.eval_json else " b2a"))
+        elif target.parent == above.eval_results and above.is_run():
             names.append(f"{target.parent.parent.name}/{target.stem}")
         else:
             names.append(target.name or str(target))
@@ -184,7 +180,7 @@ def _rerun(target: Path, result: dict[str, Any], n: int, split: str) -> str:
         return f"gan eval --samples {evaluated} --source {source} {options}"
     runs = [target, target.parent, target.parent.parent] if target.suffix == ".json" or target.is_dir() else []
     for folder in [*runs, evaluated.parent]:
-        if (folder / "recipe.yaml").is_file() or (folder.name == "best" and (folder.parent / "recipe.yaml").is_file()):
+        if RunDir(folder).is_run() or RunDir(folder).is_snapshot():
             return f"gan eval {folder} {options}"
     return f"gan eval {evaluated} --source {source} {options}"
 
@@ -196,9 +192,9 @@ def _protocol(result: dict[str, Any]) -> tuple[str, ...]:
 def _run_of(target: Path) -> Path | None:
     """The run directory a target is or belongs to (its ``eval.json`` or a file of its ``eval/``), if any."""
     if target.is_dir():
-        return target if (target / "recipe.yaml").is_file() else None
+        return target if RunDir(target).is_run() else None
     for folder in (target.parent, target.parent.parent):
-        if (folder / "recipe.yaml").is_file() and target.parent in (folder, folder / "eval"):
+        if RunDir(folder).is_run() and target.parent in (folder, RunDir(folder).eval_results):
             return folder
     return None
 

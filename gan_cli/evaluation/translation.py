@@ -22,11 +22,11 @@ import tensorflow as tf
 from gan_cli.data.transforms import to_unit_range
 from gan_cli.errors import GanError
 from gan_cli.evaluation.evaluator import load_or_build_evaluator
-from gan_cli.evaluation.report import evaluate, measure, real_images
+from gan_cli.evaluation.measure import evaluate, measure, real_images
 from gan_cli.evaluation.results import save_run_result
-from gan_cli.images import to_uint8
-from gan_cli.recipe import DataSpec
-from gan_cli.run_dir import RunDir
+from gan_cli.recipe.schema import DataSpec
+from gan_cli.runs.images import to_uint8
+from gan_cli.runs.run_dir import RunDir
 from gan_cli.sampling import example_pairs, load_translator, translate_images
 
 
@@ -90,7 +90,7 @@ def evaluate_translation(target: str | Path, *, n: int, seed: int, split: str, d
                             **(json.loads(sidecar.read_text()) if sidecar.is_file() else {})}
     run = RunDir(Path(target)) if Path(target).is_dir() else None
     if run is not None:
-        main = run.eval_json if direction == "a2b" else run.root / "eval_b2a.json"
+        main = run.eval_json_for(direction)
         saved = save_run_result(result, run, main, replace=replace)
         echo(saved.warning or f"saved in {saved.main} and {saved.record}")
     return result

@@ -22,10 +22,10 @@ import tensorflow as tf
 
 from gan_cli.errors import RecipeError
 from gan_cli.families.image_pool import ImagePool
+from gan_cli.families.optimizers import make_optimizer
 from gan_cli.families.translation import PatchCritic, build_critic, decay_window, fakes_function, patch_targets
 from gan_cli.nets import build_translator
-from gan_cli.optimizers import make_optimizer
-from gan_cli.recipe import Recipe
+from gan_cli.recipe.schema import Recipe
 
 
 @dataclass

@@ -24,7 +24,7 @@ import keras
 import tensorflow as tf
 
 from gan_cli.errors import RecipeError
-from gan_cli.losses import (
+from gan_cli.families.losses import (
     Adversarial,
     GradientNorm,
     MeanScore,
@@ -33,6 +33,7 @@ from gan_cli.losses import (
     interpolate,
     penalty_loss,
 )
+from gan_cli.families.optimizers import make_optimizer
 from gan_cli.nets import (
     build_conditional_discriminator,
     build_conditional_generator,
@@ -40,8 +41,7 @@ from gan_cli.nets import (
     build_generator,
 )
 from gan_cli.nets.info import info_generator, q_head
-from gan_cli.optimizers import make_optimizer
-from gan_cli.recipe import InfoSpec, Recipe
+from gan_cli.recipe.schema import InfoSpec, Recipe
 
 
 @dataclass
@@ -105,38 +105,17 @@ class GanModels:
         Returns:
             ``d_loss`` (with the penalty, if any) and D's mean scores ``d_real`` and ``d_fake``.
         """
-        batch = int(real.shape[0])
         fake = self.fake_images(noise, fake_labels)
-        images = tf.concat([real, fake], axis=0)
-        targets = tf.concat([tf.fill((batch, 1), self.objective.real_target),
-                             tf.fill((batch, 1), self.objective.fake_target)], axis=0)
         self.discriminator.trainable = True
-        if self.penalized:
-            seed = penalty_seed if penalty_seed is not None else tf.constant([0, 0], tf.int64)
-            # 2B interpolates (each real/fake pair twice, with its own weight) to match the 2B images
-            inputs = [images, interpolate(tf.concat([real, real], 0), tf.concat([fake, fake], 0), seed)]
-            result = self.d_update.train_on_batch(inputs, [targets, tf.zeros((2 * batch, 1))], return_dict=True)
-        elif self.conditional:
-            labels = tf.concat([real_labels, fake_labels], axis=0)
-            result = self.d_update.train_on_batch([images, labels], targets, return_dict=True)
-        else:
-            result = self.d_update.train_on_batch(images, targets, return_dict=True)
-        if self.clip_value is not None:
-            for weight in self.discriminator.trainable_weights:
-                weight.assign(tf.clip_by_value(weight, -self.clip_value, self.clip_value))
-        return {"d_loss": float(result["loss"]), "d_real": float(_ending(result, "real_score")),
-                "d_fake": float(_ending(result, "fake_score"))}
+        inputs, targets = self._discriminator_data(real, fake, penalty_seed, real_labels, fake_labels)
+        result = self.d_update.train_on_batch(inputs, targets, return_dict=True)
+        self._clip_discriminator()
+        return {key: float(value) for key, value in _discriminator_values(result).items()}
 
     def update_generator(self, noise: tf.Tensor, labels: Any = None) -> dict[str, float]:
         """G's update through the combined model with D frozen, towards the objective's G target."""
         self.discriminator.trainable = False
-        targets = tf.fill((int(noise.shape[0]), 1), self.objective.g_target)
-        if self.info is not None:  # InfoGAN: labels are the codes (c1 one-hot, c); Q must recover them
-            result = self.combined.train_on_batch([noise, *labels], [targets, tf.concat(list(labels), axis=1)],
-                                                  return_dict=True)
-            return {"g_loss": float(result["loss"])}
-        inputs = [noise, labels] if self.conditional else noise
-        result = self.combined.train_on_batch(inputs, targets, return_dict=True)
+        result = self.combined.train_on_batch(*self._generator_data(noise, labels), return_dict=True)
         return {"g_loss": float(result["loss"])}
 
     def train_step(self, reals: Sequence[tf.Tensor], noises: Sequence[tf.Tensor], noise_g: tf.Tensor,
@@ -180,37 +159,20 @@ class GanModels:
         """The traced step: d_steps D updates, then the G update (see :meth:`train_step`)."""
         totals = {"d_loss": 0.0, "d_real": 0.0, "d_fake": 0.0}
         for index, (real, noise) in enumerate(zip(reals, noises)):
-            batch = int(real.shape[0])
             fake_label = fake_labels[index] if fake_labels is not None else None
             fake = tf.cast(self.generator(self._generator_inputs(noise, fake_label), training=False), real.dtype)
-            images = tf.concat([real, fake], axis=0)
-            targets = tf.concat([tf.fill((batch, 1), self.objective.real_target),
-                                 tf.fill((batch, 1), self.objective.fake_target)], axis=0)
             self.discriminator.trainable = True
-            if self.penalized:
-                seed = penalty_seeds[index] if penalty_seeds is not None else tf.constant([0, 0], tf.int64)
-                mixed = interpolate(tf.concat([real, real], 0), tf.concat([fake, fake], 0), seed)
-                data: Any = ([images, mixed], [targets, tf.zeros((2 * batch, 1))])
-            elif self.conditional:
-                data = ([images, tf.concat([real_labels[index], fake_label], axis=0)], targets)
-            else:
-                data = (images, targets)
-            result = self.d_update.train_step(data)
+            result = self.d_update.train_step(self._discriminator_data(
+                real, fake, penalty_seeds[index] if penalty_seeds is not None else None,
+                real_labels[index] if real_labels is not None else None, fake_label))
             # train_on_batch starts each call from fresh metrics; reset after reading them, because the
             # compiled metrics exist only once the first traced train_step has built them
             self.d_update.reset_metrics()
-            if self.clip_value is not None:
-                for weight in self.discriminator.trainable_weights:
-                    weight.assign(tf.clip_by_value(weight, -self.clip_value, self.clip_value))
-            values = {"d_loss": result["loss"], "d_real": _ending(result, "real_score"),
-                      "d_fake": _ending(result, "fake_score")}
+            self._clip_discriminator()
+            values = _discriminator_values(result)
             totals = {key: totals[key] + values[key] / len(reals) for key in totals}
         self.discriminator.trainable = False
-        targets = tf.fill((int(noise_g.shape[0]), 1), self.objective.g_target)
-        if self.info is not None:
-            result = self.combined.train_step(([noise_g, *g_labels], [targets, tf.concat(list(g_labels), axis=1)]))
-        else:
-            result = self.combined.train_step((self._generator_inputs(noise_g, g_labels), targets))
+        result = self.combined.train_step(self._generator_data(noise_g, g_labels))
         self.combined.reset_metrics()
         return {**totals, "g_loss": result["loss"]}
 
@@ -218,6 +180,37 @@ class GanModels:
         if self.info is not None:
             return [noise, *labels]
         return [noise, labels] if self.conditional else noise
+
+    def _discriminator_data(self, real: tf.Tensor, fake: tf.Tensor, penalty_seed: tf.Tensor | None,
+                            real_labels: tf.Tensor | None, fake_labels: tf.Tensor | None) -> tuple[Any, Any]:
+        """Inputs and targets of one D update, whether driven by ``train_on_batch`` or the fused step: the B real
+        then the B fake images with the objective's targets; for WGAN-GP also 2B interpolates (each real/fake pair
+        twice, with its own weight) with zero targets for the penalty output; for a conditional D the labels."""
+        batch = int(real.shape[0])
+        images = tf.concat([real, fake], axis=0)
+        targets = tf.concat([tf.fill((batch, 1), self.objective.real_target),
+                             tf.fill((batch, 1), self.objective.fake_target)], axis=0)
+        if self.penalized:
+            seed = penalty_seed if penalty_seed is not None else tf.constant([0, 0], tf.int64)
+            mixed = interpolate(tf.concat([real, real], 0), tf.concat([fake, fake], 0), seed)
+            return [images, mixed], [targets, tf.zeros((2 * batch, 1))]
+        if self.conditional:
+            return [images, tf.concat([real_labels, fake_labels], axis=0)], targets
+        return images, targets
+
+    def _generator_data(self, noise: tf.Tensor, labels: Any) -> tuple[Any, Any]:
+        """Inputs and targets of the combined model's update: the objective's G target for D's score, and for
+        InfoGAN also the codes (c1 one-hot, c) that Q must recover."""
+        targets = tf.fill((int(noise.shape[0]), 1), self.objective.g_target)
+        if self.info is not None:
+            return [noise, *labels], [targets, tf.concat(list(labels), axis=1)]
+        return self._generator_inputs(noise, labels), targets
+
+    def _clip_discriminator(self) -> None:
+        """WGAN's weight clipping of D after its update (no-op for other families)."""
+        if self.clip_value is not None:
+            for weight in self.discriminator.trainable_weights:
+                weight.assign(tf.clip_by_value(weight, -self.clip_value, self.clip_value))
 
     def unfused_step(self, reals: Sequence[tf.Tensor], noises: Sequence[tf.Tensor], noise_g: tf.Tensor,
                      penalty_seeds: Sequence[tf.Tensor] | None = None, labels: Any = None) -> dict[str, float]:
@@ -262,6 +255,11 @@ class GanModels:
         if self.q_layers:
             state["q_head"] = [v for layer in self.q_layers for v in layer.variables]
         return state
+
+
+def _discriminator_values(result: dict[str, Any]) -> dict[str, Any]:
+    """``d_loss`` (with the penalty, if any) and D's mean scores ``d_real`` and ``d_fake`` from an update's logs."""
+    return {"d_loss": result["loss"], "d_real": _ending(result, "real_score"), "d_fake": _ending(result, "fake_score")}
 
 
 def _ending(result: dict[str, Any], suffix: str) -> Any:

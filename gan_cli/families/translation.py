@@ -13,11 +13,11 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from gan_cli.losses import Adversarial, MeanScore, adversarial
+from gan_cli.families.losses import Adversarial, MeanScore, adversarial
+from gan_cli.families.optimizers import make_optimizer
 from gan_cli.nets import build_patch_discriminator
 from gan_cli.nets.patchgan import PatchDiscriminator
-from gan_cli.optimizers import make_optimizer
-from gan_cli.recipe import Recipe
+from gan_cli.recipe.schema import Recipe
 
 
 def decay_window(recipe: Recipe, total_steps: int) -> tuple[int, int] | None:

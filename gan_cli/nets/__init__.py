@@ -7,7 +7,7 @@ import keras
 from gan_cli.nets import dcgan, layer_list, mlp, patchgan, resnet, unet
 from gan_cli.nets.common import check_output
 from gan_cli.nets.conditional import conditional_discriminator, conditional_generator
-from gan_cli.recipe import ConditionSpec, DiscriminatorSpec, GeneratorSpec
+from gan_cli.recipe.schema import ConditionSpec, DiscriminatorSpec, GeneratorSpec
 
 GENERATORS = {"mlp": mlp.generator, "dcgan": dcgan.generator, "layers": layer_list.generator}
 DISCRIMINATORS = {"mlp": mlp.discriminator, "dcgan": dcgan.discriminator,

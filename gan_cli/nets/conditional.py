@@ -15,7 +15,7 @@ from collections.abc import Callable
 import keras
 
 from gan_cli.nets.common import BatchMatMulDense
-from gan_cli.recipe import ConditionSpec, DiscriminatorSpec, GeneratorSpec
+from gan_cli.recipe.schema import ConditionSpec, DiscriminatorSpec, GeneratorSpec
 
 
 def conditional_generator(spec: GeneratorSpec, image_shape: tuple[int, int, int], num_classes: int,

@@ -6,7 +6,7 @@ import keras
 
 from gan_cli.errors import RecipeError
 from gan_cli.nets.common import BatchMatMulDense, PackedDropout, activation, kernel_initializer, kernel_layer
-from gan_cli.recipe import NetSpec
+from gan_cli.recipe.schema import NetSpec
 
 
 def _base_size(spec: NetSpec, image_shape: tuple[int, int, int], role: str) -> tuple[int, int]:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import keras
 
 from gan_cli.nets.common import BatchMatMulDense
-from gan_cli.recipe import GeneratorSpec, InfoSpec
+from gan_cli.recipe.schema import GeneratorSpec, InfoSpec
 
 
 def info_generator(spec: GeneratorSpec, image_shape: tuple[int, int, int], info: InfoSpec,

@@ -15,7 +15,7 @@ import keras
 
 from gan_cli.errors import RecipeError
 from gan_cli.nets.common import BatchMatMulDense, PackedDropout, activation, kernel_layer
-from gan_cli.recipe import (
+from gan_cli.recipe.schema import (
     ActivationLayer,
     BatchNormLayer,
     Conv2DLayer,

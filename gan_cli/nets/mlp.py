@@ -7,7 +7,7 @@ import math
 import keras
 
 from gan_cli.nets.common import BatchMatMulDense, PackedDropout, activation, kernel_initializer, kernel_layer
-from gan_cli.recipe import NetSpec
+from gan_cli.recipe.schema import NetSpec
 
 
 def _hidden(x: keras.KerasTensor, spec: NetSpec, *, batch_norm: bool) -> keras.KerasTensor:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import keras
 
 from gan_cli.nets.common import PackedDropout, activation, kernel_initializer, kernel_layer, norm_layer
-from gan_cli.recipe import DiscriminatorSpec
+from gan_cli.recipe.schema import DiscriminatorSpec
 
 
 @dataclass

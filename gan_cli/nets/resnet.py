@@ -6,7 +6,7 @@ from __future__ import annotations
 import keras
 
 from gan_cli.nets.common import check_divisible, kernel_initializer, norm_layer
-from gan_cli.recipe import GeneratorSpec
+from gan_cli.recipe.schema import GeneratorSpec
 
 
 def _conv_norm(x: keras.KerasTensor, width: int, kernel: int, strides: int, spec: GeneratorSpec, name: str,

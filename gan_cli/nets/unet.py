@@ -6,7 +6,7 @@ from __future__ import annotations
 import keras
 
 from gan_cli.nets.common import PackedDropout, check_divisible, kernel_initializer, norm_layer
-from gan_cli.recipe import GeneratorSpec
+from gan_cli.recipe.schema import GeneratorSpec
 
 
 def generator(spec: GeneratorSpec, input_shape: tuple[int, int, int], output_channels: int,

@@ -10,8 +10,8 @@ import keras
 import numpy as np
 import pytest
 
-from gan_cli.checkpoints import CheckpointStore, committed_checkpoints
 from gan_cli.errors import RunDirError, TrainingDiverged
+from gan_cli.runs.checkpoints import CheckpointStore, committed_checkpoints
 
 
 def _model() -> keras.Model:
@@ -91,7 +91,7 @@ def test_non_finite_weights_are_never_saved(tmp_path: Path) -> None:
 def test_a_failed_write_names_the_intact_previous_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     model = _saved_at(tmp_path, 1)
     store = _store(tmp_path, model)
-    import gan_cli.checkpoints as checkpoints
+    import gan_cli.runs.checkpoints as checkpoints
 
     def disk_full(prefix: Path, extra: object) -> None:
         raise OSError(28, "No space left on device")

@@ -15,9 +15,9 @@ import pytest
 import tensorflow as tf
 from click.testing import CliRunner
 
-from gan_cli.checkpoints import committed_checkpoints
 from gan_cli.cli import cli
 from gan_cli.families.gan import GanModels
+from gan_cli.runs.checkpoints import committed_checkpoints
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -22,7 +22,7 @@ from gan_cli.data import folder
 from gan_cli.data.image_files import UnreadableImage, open_image
 from gan_cli.data.pairs import load_pairs
 from gan_cli.errors import DataError
-from gan_cli.recipe import DataSpec
+from gan_cli.recipe.schema import DataSpec
 
 RNG = np.random.default_rng(0)
 

@@ -37,8 +37,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gan_cli.errors import GanError, RecipeError
-from gan_cli.plan import plan_training
-from gan_cli.recipe import (
+from gan_cli.recipe.schema import (
     LAYER_TYPES,
     Recipe,
     dump_recipe,
@@ -47,6 +46,7 @@ from gan_cli.recipe import (
     recipe_to_dict,
     schema_fields,
 )
+from gan_cli.training.plan import plan_training
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPES = sorted((REPO / "recipes").glob("*.yaml"))

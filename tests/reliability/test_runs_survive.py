@@ -13,12 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-import tensorflow as tf
-from conftest import TINY_RECIPE
+from conftest import TINY_RECIPE, assert_same_checkpoint
 
-from gan_cli.checkpoints import committed_checkpoints, verify_checkpoint
+from gan_cli.runs.checkpoints import committed_checkpoints, verify_checkpoint
 
 #: The tiny digits GAN of conftest, long enough (40 epochs of 8 steps, a checkpoint per epoch) to be killed.
 LONG = ["--set", "train.epochs=40", "--set", "sampling.every_epochs=10"]
@@ -36,19 +34,9 @@ def finish(*args: object) -> str:
     return output
 
 
-def weights(run: Path) -> dict[str, np.ndarray]:
-    """Every tensor of the run's newest checkpoint (by its manifest)."""
-    prefix = committed_checkpoints(run / "checkpoints")[0][1]
-    reader = tf.train.load_checkpoint(str(prefix))
-    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
-            if not name.startswith(("_CHECKPOINTABLE", "save_counter"))}
-
-
 def assert_same_training(a: Path, b: Path) -> None:
-    wa, wb = weights(a), weights(b)
-    assert wa.keys() == wb.keys()
-    for name in wa:
-        np.testing.assert_allclose(wa[name], wb[name], rtol=1e-5, atol=1e-6, err_msg=name)
+    """The newest checkpoints of ``a`` and ``b`` are equal bit for bit (separate processes, same computation)."""
+    assert_same_checkpoint(a, b)
 
 
 @pytest.fixture(scope="module")

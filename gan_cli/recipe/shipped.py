@@ -1,10 +1,10 @@
 """Where the shipped recipes are, and what a recipe argument names: a file, or a shipped recipe by its name.
 
-The shipped recipes are package data in ``gan_cli/recipes/``, each named by its file's stem (``digits_gan``).
+The shipped recipes are package data in ``gan_cli/recipe/shipped/``, each named by its file's stem (``digits_gan``).
 Wherever a recipe is expected (``gan train NAME``, ``extends: NAME``), a name with no path separator and no
 ``.yaml``/``.yml`` suffix that is not an existing file means the shipped recipe of that name. This module reads
-no recipe (``gan_cli.recipe`` uses it to resolve ``extends:``); the tools built on it are in
-``gan_cli.recipe_catalog``.
+no recipe (``gan_cli.recipe.schema`` uses it to resolve ``extends:``); the tools built on it are in
+``gan_cli.recipe.catalog``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def shipped_dir() -> Path:
     Raises:
         GanError: the package is not installed as plain files (e.g. imported from a zip archive).
     """
-    folder = resources.files("gan_cli").joinpath("recipes")
+    folder = resources.files("gan_cli").joinpath("recipe", "shipped")
     if not isinstance(folder, Path) or not folder.is_dir():
         raise GanError(f"the shipped recipes are not on the file system ({folder}); reinstall with pip install gan-cli")
     return folder

@@ -80,7 +80,7 @@ def save_portable(model: keras.Model, path: Path) -> None:
 
 
 def _to_uint8(images: tf.Tensor) -> tf.Tensor:
-    """[-1, 1] to uint8 exactly as ``gan_cli.images.to_uint8`` does it (round half to even, clip)."""
+    """[-1, 1] to uint8 exactly as ``gan_cli.runs.images.to_uint8`` does it (round half to even, clip)."""
     return tf.cast(tf.clip_by_value(tf.round((tf.cast(images, tf.float32) + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
 
 

@@ -37,8 +37,8 @@ from gan_cli.evaluation.results import (  # noqa: F401 (load_result, PROTOCOL_KE
     save_run_result,
     short_evaluator_id,
 )
-from gan_cli.recipe import DataSpec
-from gan_cli.run_dir import RunDir
+from gan_cli.recipe.schema import DataSpec
+from gan_cli.runs.run_dir import RunDir
 from gan_cli.sampling import balanced_labels, continuous_codes, generate, latent_batch, load_generator, num_classes
 
 #: Fewer samples than this are refused (the covariances behind FD need many more to mean much).
@@ -177,7 +177,7 @@ def evaluate_generator(target: str | Path, *, n: int, seed: int, split: str, sou
     sidecar = loaded.source.with_suffix(".json")
     result["checkpoint"] = {"generator": str(loaded.source),
                             **(json.loads(sidecar.read_text()) if sidecar.is_file() else {})}
-    run = RunDir(Path(target)) if Path(target).is_dir() and (Path(target) / "recipe.yaml").is_file() else None
+    run = RunDir(Path(target)) if Path(target).is_dir() and RunDir(Path(target)).is_run() else None
     if run is not None:
         saved = save_run_result(result, run, replace=replace)
         echo(saved.warning or f"saved in {saved.main} and {saved.record}")

@@ -24,9 +24,9 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 
-from gan_cli import shipped_recipes
 from gan_cli.errors import OverrideSyntaxError, RecipeError
-from gan_cli.shipped_recipes import MAX_NAME_LENGTH
+from gan_cli.recipe import shipped as shipped_recipes
+from gan_cli.recipe.shipped import MAX_NAME_LENGTH
 
 DataSource = Literal["digits", "mnist", "fashion_mnist", "cifar10", "npz", "idx", "folder", "paired_folder",
                      "unpaired_folder"]
@@ -904,7 +904,7 @@ def _convert_section(cls: type, raw: Any, path: str, ctx: _Context) -> Any:
 
 def _check_family(values: dict[str, Any], ctx: _Context) -> None:
     """Translation families need image-to-image networks and paired or unpaired data; the others must not
-    have them."""
+    have them, nor the data keys only translation reads (crop_size, flip, direction)."""
     family = values.get("family", "gan")
     data = values.get("data", DataSpec())
     generator = values.get("generator", GeneratorSpec())
@@ -940,6 +940,12 @@ def _check_family(values: dict[str, Any], ctx: _Context) -> None:
     if translation_data:
         key = "data.task" if data.task is not None else "data.source"
         raise ctx.fail(key, f"translation data needs family: pix2pix or cyclegan (family is {family})")
+    # the GAN families' data pipeline never reads these: refused rather than silently ignored
+    for name, value in (("crop_size", data.crop_size), ("flip", data.flip), ("direction", data.direction)):
+        if value != getattr(DataSpec, name):
+            raise ctx.fail(f"data.{name}", "used only by the translation families "
+                                           f"({', '.join(TRANSLATION_FAMILIES)}); family {family} would ignore it, "
+                                           "so remove it")
 
 
 def _check_optimizer_params(values: dict[str, Any], raw: Mapping[str, Any], path: str,

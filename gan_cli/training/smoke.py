@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gan_cli.errors import RunDirError
-from gan_cli.plan import plan_training
-from gan_cli.recipe import TRANSLATION_FAMILIES, Recipe
-from gan_cli.run_dir import RunDir, read_metrics
+from gan_cli.recipe.schema import TRANSLATION_FAMILIES, Recipe
+from gan_cli.runs.run_dir import RunDir, read_metrics
+from gan_cli.training.plan import plan_training
 
 #: Steps of a smoke run.
 SMOKE_STEPS = 4
@@ -74,7 +74,7 @@ def smoke_train(target: str | Path, *, out: str | Path | None = None, overrides:
         plan = plan_training(target, out=root, overrides=(*SMOKE_OVERRIDES, *overrides), seed=seed)
         echo(f"smoke-training {plan.recipe.name} ({SMOKE_STEPS} steps of {plan.recipe.train.batch_size}) "
              f"into {plan.run.root}")
-        from gan_cli.trainer import train  # TensorFlow
+        from gan_cli.training.trainer import train  # TensorFlow
 
         train(plan, echo=echo, progress=progress)
         checks = check_run(plan.run, plan.recipe)
@@ -100,7 +100,7 @@ def check_run(run: RunDir, recipe: Recipe) -> list[str]:
     Raises:
         SmokeCheckFailed: the first check that fails, naming the file.
     """
-    from gan_cli.checkpoints import committed_checkpoints, verify_checkpoint  # TensorFlow
+    from gan_cli.runs.checkpoints import committed_checkpoints, verify_checkpoint  # TensorFlow
 
     def fail(problem: str) -> SmokeCheckFailed:
         return SmokeCheckFailed(f"{run.root}: smoke check failed: {problem}")

@@ -5,7 +5,7 @@ pays on GPUs and costs on some CPUs (on the 2-core CPU gan is developed on, 3-6x
 times this device, once: a small GAN-shaped update (a 784-512-256-1 MLP with LeakyReLU and dropout, Adam,
 batch 256, float32) traced with and without XLA, alternated, the best of three windows each; XLA is chosen
 where it is at least ``AUTO_MARGIN`` times faster. The result is cached per device
-(:mod:`gan_cli.device_cache`). Under ``train.distribute`` ``auto`` means off: the measurement is of one device;
+(:mod:`gan_cli.device.cache`). Under ``train.distribute`` ``auto`` means off: the measurement is of one device;
 under ``tpu`` the fused step never asks for XLA, because TPUStrategy compiles every step.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from gan_cli.device_cache import device_name, measured
+from gan_cli.device.cache import device_name, measured
 
 #: How much faster the XLA-compiled update must be before ``auto`` compiles the fused step with XLA.
 AUTO_MARGIN = 1.1

@@ -23,7 +23,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from gan_cli.recipe import LossSpec
+from gan_cli.recipe.schema import LossSpec
 
 
 def wasserstein(y_true: Any, y_pred: Any) -> Any:

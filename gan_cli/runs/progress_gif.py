@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from gan_cli.errors import RunDirError
 from gan_cli.files import atomic_path
-from gan_cli.run_dir import RunDir, SampleGridFile, evenly_spaced, open_run, sample_grid_files
+from gan_cli.runs.run_dir import RunDir, SampleGridFile, evenly_spaced, open_run, sample_grid_files
 
 #: Frames per second of ``gan animate`` and the GIF written at the end of training.
 DEFAULT_FPS = 4.0

@@ -24,17 +24,17 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from gan_cli import __version__
-from gan_cli.checkpoints import CheckpointStore
 from gan_cli.errors import TrainingDiverged, TrainingInterrupted, WriteError
-from gan_cli.export import portable_model, save_portable
+from gan_cli.families.optimizers import set_learning_rates
 from gan_cli.files import read_json_object, write_atomic
-from gan_cli.optimizers import set_learning_rates
-from gan_cli.plan import TrainingPlan
-from gan_cli.plots import plot_loss_curves
-from gan_cli.progress_gif import update_progress_gif
-from gan_cli.recipe import Recipe, dump_recipe
-from gan_cli.run_dir import METRIC_COLUMNS, RunDir, median_row_ms, read_metrics, write_json, write_metrics
-from gan_cli.tensorboard_log import TensorBoardLog
+from gan_cli.recipe.schema import Recipe, dump_recipe
+from gan_cli.runs.checkpoints import CheckpointStore
+from gan_cli.runs.export import portable_model, save_portable
+from gan_cli.runs.plots import plot_loss_curves
+from gan_cli.runs.progress_gif import update_progress_gif
+from gan_cli.runs.run_dir import METRIC_COLUMNS, RunDir, median_row_ms, read_metrics, write_json, write_metrics
+from gan_cli.runs.tensorboard_log import TensorBoardLog
+from gan_cli.training.plan import TrainingPlan
 
 #: Steps at the start of an invocation left out of ``ms_per_step`` (tracing, warm caches).
 WARMUP_STEPS = 10
@@ -105,10 +105,31 @@ def _record_changes(run: RunDir, step: int, changes: Sequence[tuple[str, Any, An
     write_atomic(run.changes, json.dumps(entries, indent=2) + "\n")
 
 
+def warmup_steps(count: int) -> int:
+    """How many of ``count`` timed steps :func:`median_ms` leaves out: the first ``WARMUP_STEPS`` when more
+    than twice as many were timed, else only the first (tracing) while another is left, else none."""
+    if count > 2 * WARMUP_STEPS:
+        return WARMUP_STEPS
+    return 1 if count > 1 else 0
+
+
 def median_ms(step_seconds: Sequence[float]) -> float | None:
-    """Median milliseconds per step after the first ``WARMUP_STEPS`` (all but the first for short runs)."""
-    timed = step_seconds[WARMUP_STEPS:] if len(step_seconds) > 2 * WARMUP_STEPS else step_seconds[1:] or step_seconds
+    """Median milliseconds per step after the first :func:`warmup_steps` steps; None when none were timed."""
+    timed = step_seconds[warmup_steps(len(step_seconds)):]
     return round(1000 * statistics.median(timed), 3) if timed else None
+
+
+def median_ms_note(count: int) -> str:
+    """``summary.json``'s words for which of this invocation's ``count`` timed steps :func:`median_ms` used."""
+    left_out = warmup_steps(count)
+    if count == 0:
+        return "this invocation timed no steps"
+    if left_out == 0:
+        return "the only step of this invocation (nothing left out)"
+    if left_out == 1:
+        return (f"median over this invocation's steps after the first step (a run of {count} steps; "
+                f"{2 * WARMUP_STEPS} or fewer leave out only the first)")
+    return f"median over this invocation's steps after the first {left_out} steps (of {count})"
 
 
 def _due(period: int | None, number: int, finished_epoch: bool, done: bool, first: bool = False) -> bool:
@@ -307,7 +328,7 @@ class EpochLoop:
         loop's own ``_results``."""
         speed: dict[str, Any] = {
             "ms_per_step": median_ms(self.step_seconds),
-            "ms_per_step_note": f"median over this invocation's steps after the first {WARMUP_STEPS}"}
+            "ms_per_step_note": median_ms_note(len(self.step_seconds))}
         from_rows = median_row_ms(metric_rows)
         if not self.step_seconds and from_rows is not None:  # an invocation that only wrote the final files
             speed = {"ms_per_step": round(from_rows, 3),
@@ -344,7 +365,7 @@ class EpochLoop:
 
     def _previous_best(self) -> float:
         """The FD of ``best/`` when resuming under the same evaluation protocol; else infinity."""
-        info_path = self.run.best / "generator.json"
+        info_path = RunDir(self.run.best).generator_info
         if not info_path.is_file():
             return math.inf
         info = json.loads(info_path.read_text())

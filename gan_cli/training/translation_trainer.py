@@ -22,22 +22,22 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gan_cli import images as imgs
-from gan_cli import precision
-from gan_cli.checkpoints import CheckpointStore
 from gan_cli.data import outline_images
 from gan_cli.data.pairs import ImagePairs, load_pairs
-from gan_cli.epoch_loop import EpochLoop, begin
+from gan_cli.device import precision
 from gan_cli.errors import DataError
 from gan_cli.evaluation.evaluator import Evaluator, load_or_build_evaluator
-from gan_cli.evaluation.report import measure, real_images
+from gan_cli.evaluation.measure import measure, real_images
 from gan_cli.evaluation.translation import target_spec
-from gan_cli.export import save_portable
 from gan_cli.families import TRANSLATORS
-from gan_cli.plan import TrainingPlan
-from gan_cli.recipe import Recipe
-from gan_cli.run_dir import TRANSLATION_COLUMNS, RunDir
+from gan_cli.recipe.schema import Recipe
+from gan_cli.runs import images as imgs
+from gan_cli.runs.checkpoints import CheckpointStore
+from gan_cli.runs.export import save_portable
+from gan_cli.runs.run_dir import TRANSLATION_COLUMNS, RunDir
 from gan_cli.sampling import example_pairs, translate_images
+from gan_cli.training.epoch_loop import EpochLoop, begin
+from gan_cli.training.plan import TrainingPlan
 
 #: Offset that keeps the augmentation seeds apart from the pools' seeds.
 AUGMENT_STREAM = 2**40
@@ -116,7 +116,7 @@ def _build(recipe: Recipe, pairs: ImagePairs | _UnreadPairs, count_a: int, count
 def describe(recipe: Recipe) -> list[str]:
     """Lines for ``--dry-run``: the data, each network's parameter count, the losses and the schedule.
 
-    As :func:`gan_cli.trainer.describe`, nothing is downloaded: a task made from a data set of fixed shape that
+    As :func:`gan_cli.training.trainer.describe`, nothing is downloaded: a task made from a data set of fixed shape that
     cannot be read here gets networks built for its defined shape and a last line saying what was not found.
     """
     spec = recipe.data
@@ -169,7 +169,7 @@ def _describe_built(recipe: Recipe, pairs: Any, models: Any, per_epoch: int, tot
 
 def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: bool | None = None,
           verbose: bool = False) -> dict[str, Any]:
-    """:func:`gan_cli.trainer.train` for a pix2pix/CycleGAN recipe: same arguments, result and errors."""
+    """:func:`gan_cli.training.trainer.train` for a pix2pix/CycleGAN recipe: same arguments, result and errors."""
     recipe, run = plan.recipe, plan.run
     pairs, models, per_epoch, total = _prepare(recipe)
     for line in _describe_built(recipe, pairs, models, per_epoch, total) if verbose else [f"data: {pairs.description}"]:

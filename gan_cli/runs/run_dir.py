@@ -95,10 +95,24 @@ class RunDir:
     def eval_json(self) -> Path:
         return self.root / "eval.json"
 
+    def eval_json_for(self, direction: str) -> Path:
+        """The main ``gan eval`` result of one direction: ``eval.json`` (a2b, and every GAN), or for CycleGAN's F
+        (b2a) ``eval_b2a.json``."""
+        return self.eval_json if direction == "a2b" else self.root / "eval_b2a.json"
+
+    def main_eval_files(self) -> dict[str, Path]:
+        """Each direction's main ``gan eval`` result file (whether or not it exists)."""
+        return {direction: self.eval_json_for(direction) for direction in ("a2b", "b2a")}
+
     @property
     def eval_results(self) -> Path:
         """Every ``gan eval`` result, one file per protocol (``gan_cli.evaluation.results`` names them)."""
         return self.root / "eval"
+
+    def eval_result(self, main: Path, n: int, seed: int, split: str) -> Path:
+        """The file of ``eval/`` that keeps the result of one protocol (N fake images, seed, real split) of the
+        direction whose main result is ``main``: ``eval/eval-n{N}-seed{S}-{split}.json`` (``eval_b2a-...``)."""
+        return self.eval_results / f"{main.stem}-n{n}-seed{seed}-{split}.json"
 
     @property
     def changes(self) -> Path:
@@ -140,6 +154,10 @@ class RunDir:
     def is_run(self) -> bool:
         """True when the directory holds a resolved recipe, i.e. ``gan train`` started it."""
         return self.recipe.is_file()
+
+    def is_snapshot(self) -> bool:
+        """True for a run's ``best/``: a generator with its ``generator.json``, inside a run directory."""
+        return not self.is_run() and self.generator_info.is_file() and RunDir(self.root.parent).is_run()
 
 
 _GRID_NAME = re.compile(r"(epoch|step)_(\d+)\.png")
@@ -227,7 +245,7 @@ def open_run(root: str | Path) -> RunDir:
     return run
 
 
-#: Suffix of a checkpoint's manifest, beside its ``.index`` and ``.data-*`` files (see ``gan_cli.checkpoints``).
+#: Suffix of a checkpoint's manifest, beside its ``.index`` and ``.data-*`` files (see ``gan_cli.runs.checkpoints``).
 MANIFEST_SUFFIX = ".manifest.json"
 
 

@@ -1,4 +1,4 @@
-"""The shipped recipes (package data in ``gan_cli/recipes/``) and the tools for sharing recipes: list, show,
+"""The shipped recipes (package data in ``gan_cli/recipe/shipped/``) and the tools for sharing recipes: list, show,
 copy for editing, validate.
 
 A shipped recipe is named by its file's stem (``digits_gan``); wherever a recipe is expected, a name with no
@@ -18,8 +18,8 @@ from pathlib import Path
 import yaml
 
 from gan_cli.errors import GanError, RecipeError, UsageError
-from gan_cli.recipe import dump_recipe, load_recipe
-from gan_cli.shipped_recipes import (
+from gan_cli.recipe.schema import dump_recipe, load_recipe
+from gan_cli.recipe.shipped import (
     MAX_NAME_LENGTH,
     RECIPE_SUFFIXES,
     is_recipe_name,

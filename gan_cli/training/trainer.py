@@ -20,22 +20,23 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gan_cli import distribute, precision, translation_trainer, xla
-from gan_cli import images as imgs
-from gan_cli.checkpoints import CheckpointStore
 from gan_cli.data import DataOutline, ImageSet, load_images, outline_images
 from gan_cli.data.transforms import to_unit_range
-from gan_cli.epoch_loop import EpochLoop, begin
+from gan_cli.device import distribute, precision, xla
 from gan_cli.errors import DataError
 from gan_cli.evaluation.evaluator import Evaluator, load_or_build_evaluator
 from gan_cli.evaluation.health import HealthMonitor
+from gan_cli.evaluation.measure import measure, real_images
 from gan_cli.evaluation.metrics import diversity
-from gan_cli.evaluation.report import measure, real_images
 from gan_cli.families import FAMILIES
-from gan_cli.plan import TrainingPlan
-from gan_cli.recipe import TRANSLATION_FAMILIES, Recipe, TrainSpec
-from gan_cli.run_dir import RunDir
+from gan_cli.recipe.schema import TRANSLATION_FAMILIES, Recipe, TrainSpec
+from gan_cli.runs import images as imgs
+from gan_cli.runs.checkpoints import CheckpointStore
+from gan_cli.runs.run_dir import RunDir
 from gan_cli.sampling import generate, latent_batch
+from gan_cli.training import translation_trainer
+from gan_cli.training.epoch_loop import EpochLoop, begin
+from gan_cli.training.plan import TrainingPlan
 
 #: Offset that keeps the WGAN-GP interpolation seeds apart from the noise seeds.
 PENALTY_STREAM = 2**40
@@ -170,7 +171,7 @@ def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: boo
           verbose: bool = False) -> dict[str, Any]:
     """Train the plan's recipe into its run directory (new, or resumed from its latest checkpoint).
 
-    pix2pix and CycleGAN recipes go to :func:`gan_cli.translation_trainer.train`.
+    pix2pix and CycleGAN recipes go to :func:`gan_cli.training.translation_trainer.train`.
 
     Args:
         plan: from ``plan_training``.

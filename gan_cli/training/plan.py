@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from gan_cli.errors import RecipeError, RunDirError, UsageError
-from gan_cli.recipe import RESUMABLE_KEYS, Recipe, flatten_keys, load_recipe, parse_recipe, recipe_changes
-from gan_cli.run_dir import MANIFEST_SUFFIX, RunDir, committed_checkpoints, default_run_root, new_run, open_run
-from gan_cli.shipped_recipes import recipe_path
+from gan_cli.recipe.schema import RESUMABLE_KEYS, Recipe, flatten_keys, load_recipe, parse_recipe, recipe_changes
+from gan_cli.recipe.shipped import recipe_path
+from gan_cli.runs.run_dir import MANIFEST_SUFFIX, RunDir, committed_checkpoints, default_run_root, new_run, open_run
 
 #: Where a change made on resume came from (``TrainingPlan.sources``, ``changes.json``): an edit of the run's
 #: ``recipe.yaml`` since gan wrote it, or ``--set`` (and ``--seed``); a recipe file given with ``--out RUN`` is

@@ -4,7 +4,7 @@
 bfloat16 has float32's exponent range, so no loss scaling is needed. ``auto`` measures, once per device,
 TensorFlow's matmul throughput in both (a 256x1024 by 1024x1024 product, alternated, ~2 s) and picks mixed
 bfloat16 when it is at least ``AUTO_MARGIN`` times faster; the measurement is cached per
-device (:mod:`gan_cli.device_cache`).
+device (:mod:`gan_cli.device.cache`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import keras
 import tensorflow as tf
 
-from gan_cli.device_cache import device_name, measured
+from gan_cli.device.cache import device_name, measured
 
 #: How much faster bfloat16 matmuls must be before ``auto`` trains in mixed bfloat16.
 AUTO_MARGIN = 1.25

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from gan_cli.recipe import OPTIMIZER_PARAMS, OptimizerSpec
+from gan_cli.recipe.schema import OPTIMIZER_PARAMS, OptimizerSpec
 
 
 def _handle(variable):  # type: ignore[no-untyped-def]

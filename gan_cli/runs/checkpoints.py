@@ -27,8 +27,12 @@ import tensorflow as tf
 
 from gan_cli.errors import RunDirError, TrainingDiverged
 from gan_cli.files import replace_directory, write_atomic
-from gan_cli.recipe import Recipe, dump_recipe, recipe_to_dict
-from gan_cli.run_dir import MANIFEST_SUFFIX, committed_checkpoints  # plain JSON, readable without TensorFlow
+from gan_cli.recipe.schema import Recipe, dump_recipe, recipe_to_dict
+from gan_cli.runs.run_dir import (  # plain JSON, readable without TensorFlow
+    MANIFEST_SUFFIX,
+    RunDir,
+    committed_checkpoints,
+)
 
 
 class CheckpointStore:
@@ -162,8 +166,9 @@ class CheckpointStore:
         staging.mkdir(parents=True)
         self._checkpoint.write(str(staging / "ckpt"))
         write_manifest(staging / "ckpt", {"step": step, **recipe_record(self.recipe)})
-        generator.save(staging / "generator.keras")
-        (staging / "generator.json").write_text(json.dumps(info, indent=2) + "\n")
+        snapshot = RunDir(staging)
+        generator.save(snapshot.generator)
+        snapshot.generator_info.write_text(json.dumps(info, indent=2) + "\n")
         replace_directory(staging, directory)
 
 

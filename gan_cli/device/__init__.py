@@ -1,0 +1,1 @@
+"""The device: precision, XLA, tf.distribute strategies, and measurements cached per device."""
