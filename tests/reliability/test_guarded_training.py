@@ -134,10 +134,11 @@ def test_a_model_file_with_a_lambda_layer_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize("recipe", ["digits_gan", "cgan_digits", "infogan_digits", "pix2pix_digits",
                                     "cyclegan_digits"])
 def test_no_saved_model_holds_a_lambda_layer(recipe: str, tmp_path: Path) -> None:
+    """Also the shipped recipes' own networks training a step (the translation ones at full size)."""
     run = tmp_path / "run"
     code, output = invoke("train", REPO / "recipes" / f"{recipe}.yaml", "--out", run, "--set", "train.steps=1",
                           "--set", "train.epochs=1", "--set", "eval.every=null")
-    assert code == 0, output
+    assert code == 0 and "done: 1 steps" in output, output
     for path in run.rglob("*.keras"):
         with zipfile.ZipFile(path) as archive:
             assert '"Lambda"' not in archive.read("config.json").decode(), path
