@@ -131,11 +131,10 @@ def export_generator(model: keras.Model, out: Path, fmt: str, *, translator: boo
     Raises:
         WriteError: ``out`` cannot be written.
     """
-    portable = portable_model(model)
     if fmt == "keras":
-        with atomic_path(out, suffix=".keras") as tmp:
-            portable.save(tmp)
+        save_portable(model, out)
         return out
+    portable = portable_model(model)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
