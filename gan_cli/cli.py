@@ -366,7 +366,7 @@ def evaluate(targets: tuple[Path, ...], count: int, seed: int, against: str, as_
       gan eval --build-evaluator --source fashion_mnist
       gan eval runs/pix2pix-edges              # L1/PSNR/SSIM to the truth, FD to domain B
     """
-    from gan_cli.recipe.schema import parse_recipe
+    from gan_cli.recipe.loading import parse_recipe
 
     spec = None
     if source is not None:

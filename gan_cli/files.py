@@ -1,4 +1,4 @@
-"""Atomic file writes: readers see the old file or the new one, never a torn one."""
+"""Atomic file writes (readers see the old file or the new one, never a torn one), and the one JSON file reader."""
 
 from __future__ import annotations
 
@@ -95,11 +95,54 @@ def cache_root() -> Path:
     return base / "gan-cli"
 
 
+class JsonFileError(ValueError):
+    """A file that is not valid JSON (``reason`` :data:`INVALID_JSON`), or holds another kind of value than the
+    one expected (``wrong_kind``; ``reason`` ``not a JSON object`` or ``not a JSON list``)."""
+
+    def __init__(self, path: Path, reason: str, detail: str = "", *, wrong_kind: bool = False) -> None:
+        super().__init__(f"{path}: {reason}" + (f" ({detail})" if detail else ""))
+        self.path, self.reason, self.wrong_kind = path, reason, wrong_kind
+
+
+#: :attr:`JsonFileError.reason` of a file that is not valid (UTF-8) JSON.
+INVALID_JSON = "invalid JSON"
+_KIND_NAMES = {dict: "object", list: "list"}
+
+
+def read_json(path: Path, kind: type[dict[str, Any]] | type[list[Any]] = dict) -> Any:
+    """The JSON value in ``path`` (read as UTF-8), which must be a ``kind``: an object (``dict``) or a list.
+
+    Every JSON file gan reads goes through here; readers that report or rebuild what they can use
+    :func:`read_json_object` and :func:`read_json_list`.
+
+    Raises:
+        OSError: the file cannot be read (missing, a folder, no permission, ...).
+        JsonFileError: the file is not valid JSON, or its value is not a ``kind``.
+    """
+    text = path.read_bytes()
+    try:
+        data = json.loads(text.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError and json.JSONDecodeError are ValueErrors
+        raise JsonFileError(path, INVALID_JSON, str(exc).splitlines()[0] if str(exc) else "") from None
+    if not isinstance(data, kind):
+        raise JsonFileError(path, f"not a JSON {_KIND_NAMES[kind]}", wrong_kind=True)
+    return data
+
+
 def read_json_object(path: Path) -> dict[str, Any]:
     """The JSON object in ``path``, or ``{}`` when it is missing, unreadable, damaged or not an object (for
     readers that report or rebuild what they can)."""
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        data: dict[str, Any] = read_json(path, dict)
+    except (OSError, JsonFileError):
         return {}
-    return data if isinstance(data, dict) else {}
+    return data
+
+
+def read_json_list(path: Path) -> list[Any]:
+    """The JSON list in ``path``, or ``[]`` when it is missing, unreadable, damaged or not a list."""
+    try:
+        data: list[Any] = read_json(path, list)
+    except (OSError, JsonFileError):
+        return []
+    return data

@@ -7,14 +7,13 @@ recipe (``.yaml``/``.yml``) or a ``gan eval`` result (``.json``). :func:`describ
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from gan_cli.errors import GanError
 from gan_cli.files import read_json_object
-from gan_cli.runs.run_dir import RunDir
+from gan_cli.runs.run_dir import RunDir, read_changes
 
 #: What ``gan info`` accepts, for the error message.
 KINDS = "a run directory, a .keras model, a recipe .yaml or an eval .json"
@@ -50,7 +49,7 @@ def describe_path(target: str | Path) -> dict[str, Any]:
 def describe_run(root: Path) -> dict[str, Any]:
     """A run directory: recipe, how far it trained, its checkpoints (each verified against its manifest), the
     exported generator, the best snapshot, the latest evaluation, health warnings and resume changes."""
-    from gan_cli.recipe.schema import load_recipe
+    from gan_cli.recipe.loading import load_recipe
     from gan_cli.runs.checkpoints import committed_checkpoints, verify_checkpoint
     from gan_cli.runs.run_dir import read_metrics
 
@@ -84,8 +83,7 @@ def describe_run(root: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         rows = []
     info["health"] = [{"epoch": row.get("epoch"), "warning": row["health"]} for row in rows if row.get("health")]
-    changes = _read_json_list(run.changes)
-    info["changes"] = [entry for entry in changes if isinstance(entry, dict)]
+    info["changes"] = read_changes(run)
     return info
 
 
@@ -109,7 +107,7 @@ def describe_model(path: Path) -> dict[str, Any]:
 
 def describe_recipe(path: Path) -> dict[str, Any]:
     """A recipe file, validated and resolved (data is not loaded and no model is built)."""
-    from gan_cli.recipe.schema import load_recipe
+    from gan_cli.recipe.loading import load_recipe
 
     return {"kind": "recipe", "path": str(path), "recipe": _recipe_facts(load_recipe(path))}
 
@@ -142,15 +140,6 @@ def _eval_facts(result: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(floor, Mapping) and "fd" in floor:
         facts["fd_floor"] = floor["fd"]
     return facts
-
-
-def _read_json_list(path: Path) -> list[Any]:
-    """The JSON list in ``path``, or ``[]`` when it is missing or unreadable."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return []
-    return data if isinstance(data, list) else []
 
 
 def format_info(info: Mapping[str, Any]) -> str:

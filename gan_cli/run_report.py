@@ -26,32 +26,24 @@ from PIL import Image
 
 from gan_cli import __version__
 from gan_cli.errors import RunDirError
-from gan_cli.files import write_atomic
+from gan_cli.files import JsonFileError, read_json, write_atomic
 from gan_cli.recipe.schema import TRANSLATION_FAMILIES, flatten_keys
 from gan_cli.runs.run_dir import (
+    REPORT_NAME,
     RunDir,
     SampleGridFile,
     evenly_spaced,
     median_row_ms,
     open_run,
     read_metrics,
+    run_steps_per_epoch,
     sample_grid_files,
 )
 
-#: Where the report of several runs goes without ``--out`` (one run's goes to ``RUN/report.html``).
-REPORT_NAME = "report.html"
 #: At most this many sample grids per run, evenly spaced over training (the first and the last included).
 MAX_GRIDS = 12
 #: How each direction's evaluation is captioned (CycleGAN's other direction: B to A).
 DIRECTION_CAPTIONS = {"a2b": "", "b2a": "B to A"}
-
-def grid_label(grid: SampleGridFile, steps_per_epoch: int | None) -> str:
-    """``epoch 12``, or for a grid written inside an epoch ``step 260 (epoch 26.00)``."""
-    if grid.epoch is not None:
-        return f"epoch {grid.epoch}"
-    fraction = f" (epoch {grid.step / steps_per_epoch:.2f})" if steps_per_epoch and grid.step is not None else ""
-    return f"step {grid.step}{fraction}"
-
 
 @dataclass(frozen=True)
 class RunRecord:
@@ -80,7 +72,7 @@ class RunRecord:
 
     @property
     def steps_per_epoch(self) -> int | None:
-        return _steps_per_epoch(self.summary, self.metrics)
+        return run_steps_per_epoch(self.summary, self.metrics)
 
     def progress(self) -> dict[str, Any]:
         """Steps, epochs, seconds, ms/step and final losses: from ``summary.json``, or, while a run has none
@@ -137,17 +129,9 @@ def read_run(root: str | Path) -> RunRecord:
     gif = run.progress_gif  # gan animate, or gan train with logs.progress_gif
     return RunRecord(run=run, recipe_text=recipe_text, recipe=recipe if isinstance(recipe, dict) else {},
                      summary=summary, metrics=metrics,
-                     grids=sample_grid_files(run, _steps_per_epoch(summary, metrics)), evaluations=evaluations,
+                     grids=sample_grid_files(run, run_steps_per_epoch(summary, metrics)), evaluations=evaluations,
                      best=_read_json(RunDir(run.best).generator_info, problems),
                      progress_gif=gif if gif.is_file() else None, problems=problems)
-
-
-def _steps_per_epoch(summary: Mapping[str, Any] | None, metrics: Sequence[Mapping[str, Any]]) -> int | None:
-    """From ``summary.json``, or while a run has none, the step of ``metrics.csv``'s first whole epoch."""
-    if summary and isinstance(summary.get("steps_per_epoch"), int):
-        return int(summary["steps_per_epoch"])
-    whole = [r for r in metrics if r.get("epoch") == 1 and "step" in r]
-    return int(whole[0]["step"]) if whole else None
 
 
 def recipe_differences(recipes: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[Any]]]:
@@ -259,7 +243,7 @@ def _grids_block(record: RunRecord) -> str:
     grids = record.grids
     shown = [grids[i] for i in evenly_spaced(len(grids), MAX_GRIDS)]
     note = f" <small>{len(shown)} of {len(grids)}, evenly spaced</small>" if len(shown) < len(grids) else ""
-    figures = "\n".join(_figure(g.path, grid_label(g, record.steps_per_epoch)) for g in shown)
+    figures = "\n".join(_figure(g.path, g.label(record.steps_per_epoch)) for g in shown)
     return f'<h3>Samples over training{note}</h3>\n<div class="grids">\n{figures}\n</div>'
 
 
@@ -388,7 +372,7 @@ def _comparison(records: Sequence[RunRecord], labels: Sequence[str]) -> str:
     latest = []
     for record, label in zip(records, labels):
         grids = record.grids
-        latest.append(_figure(grids[-1].path, f"{label}: {grid_label(grids[-1], record.steps_per_epoch)}") if grids else
+        latest.append(_figure(grids[-1].path, f"{label}: {grids[-1].label(record.steps_per_epoch)}") if grids else
                       f'<figure class="empty"><figcaption>{_text(label)}: no sample grids yet</figcaption></figure>')
     series = [(label, r.metrics, r.steps_per_epoch) for r, label in zip(records, labels) if r.metrics]
     curves = (f'<h3>Loss curves, overlaid</h3>\n<div class="scroll">'
@@ -575,12 +559,12 @@ def _read_json(path: Path, problems: list[str]) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
-        problems.append(f"{path.name}: unreadable or not JSON; left out")
+        data: dict[str, Any] = read_json(path, dict)
+    except JsonFileError as exc:
+        problems.append(f"{path.name}: {exc.reason if exc.wrong_kind else 'unreadable or not JSON'}; left out")
         return None
-    if not isinstance(data, dict):
-        problems.append(f"{path.name}: not a JSON object; left out")
+    except OSError:
+        problems.append(f"{path.name}: unreadable or not JSON; left out")
         return None
     return data
 

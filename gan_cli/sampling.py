@@ -20,7 +20,8 @@ from gan_cli.data.transforms import center_crop, resize_images, to_unit_range
 from gan_cli.errors import DataError, GanError, RunDirError, UsageError
 from gan_cli.files import atomic_path
 from gan_cli.nets.common import SpectralNorm  # noqa: F401 - registers the layer for load_model
-from gan_cli.recipe.schema import TRANSLATION_FAMILIES, Recipe, load_recipe
+from gan_cli.recipe.loading import load_recipe
+from gan_cli.recipe.schema import TRANSLATION_FAMILIES, Recipe
 from gan_cli.runs import images as imgs
 from gan_cli.runs.run_dir import RunDir, open_run
 

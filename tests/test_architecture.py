@@ -1,4 +1,4 @@
-"""The shape DESIGN.md agreed on: data flows one way, and the light paths never import TensorFlow."""
+"""The shape docs/architecture.md describes: data flows one way, and the light paths never import TensorFlow."""
 
 from __future__ import annotations
 

@@ -297,7 +297,7 @@ def test_completing_a_recipe_offers_the_shipped_names_and_files() -> None:
 def test_misleading_library_messages_become_one_clear_line(trained_run: Path, tmp_path: Path) -> None:
     from PIL import Image
 
-    from gan_cli.recipe.schema import load_recipe
+    from gan_cli.recipe.loading import load_recipe
 
     noise, notes = tmp_path / "noise.keras", tmp_path / "notes.keras"
     noise.write_bytes(bytes(range(256)) * 4)

@@ -13,7 +13,7 @@ from gan_cli.cli import cli
 from gan_cli.device import cache as device_cache
 from gan_cli.device import xla
 from gan_cli.errors import RecipeError
-from gan_cli.recipe.schema import load_recipe
+from gan_cli.recipe.loading import load_recipe
 
 
 def seed_cache(root: Path, **kinds: dict) -> Path:

@@ -18,7 +18,7 @@ from conftest import REPO, TINY_RECIPE
 
 from gan_cli.cli import cli
 from gan_cli.families import FAMILIES
-from gan_cli.recipe.schema import load_recipe
+from gan_cli.recipe.loading import load_recipe
 from gan_cli.runs.export import export_generator, format_for, portable_model
 from gan_cli.sampling import generate, latent_batch
 

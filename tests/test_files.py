@@ -1,4 +1,4 @@
-"""Atomic writes: a failed or interrupted write leaves the old file and no debris."""
+"""Atomic writes: a failed or interrupted write leaves the old file and no debris. The JSON file reader."""
 
 from __future__ import annotations
 
@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 from gan_cli.errors import GanError
-from gan_cli.files import atomic_path, write_atomic
+from gan_cli.files import (
+    INVALID_JSON,
+    JsonFileError,
+    atomic_path,
+    read_json,
+    read_json_list,
+    read_json_object,
+    write_atomic,
+)
 
 
 def test_write_atomic_replaces_content(tmp_path: Path) -> None:
@@ -58,3 +66,31 @@ def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o644
+
+
+def test_read_json_checks_the_kind_and_names_the_file(tmp_path: Path) -> None:
+    good, listed, broken = tmp_path / "good.json", tmp_path / "listed.json", tmp_path / "broken.json"
+    good.write_text('{"step": 3}')
+    listed.write_text("[1, 2]")
+    broken.write_bytes(b"{\xff not json")
+    assert read_json(good, dict) == {"step": 3}
+    assert read_json(listed, list) == [1, 2]
+    with pytest.raises(JsonFileError, match="listed.json: not a JSON object") as wrong:
+        read_json(listed, dict)
+    assert wrong.value.wrong_kind and wrong.value.reason == "not a JSON object"
+    with pytest.raises(JsonFileError, match="good.json: not a JSON list"):
+        read_json(good, list)
+    with pytest.raises(JsonFileError, match="broken.json: invalid JSON") as invalid:
+        read_json(broken)
+    assert not invalid.value.wrong_kind and invalid.value.reason == INVALID_JSON
+    with pytest.raises(OSError):
+        read_json(tmp_path / "missing.json")
+
+
+def test_lenient_readers_return_an_empty_value(tmp_path: Path) -> None:
+    listed, broken = tmp_path / "listed.json", tmp_path / "broken.json"
+    listed.write_text("[1, 2]")
+    broken.write_text("{")
+    assert read_json_list(listed) == [1, 2] and read_json_object(listed) == {}
+    assert read_json_object(broken) == {} and read_json_list(broken) == []
+    assert read_json_object(tmp_path / "missing.json") == {} and read_json_list(tmp_path) == []

@@ -16,7 +16,8 @@ from click.testing import CliRunner
 
 from gan_cli.cli import cli
 from gan_cli.errors import RecipeError
-from gan_cli.recipe.schema import dump_recipe, load_recipe, parse_recipe
+from gan_cli.recipe.loading import load_recipe, parse_recipe
+from gan_cli.recipe.schema import dump_recipe
 from gan_cli.runs.checkpoints import CheckpointStore, committed_checkpoints, recipe_record
 from gan_cli.runs.run_dir import RunDir
 from gan_cli.training.epoch_loop import _record_changes

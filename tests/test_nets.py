@@ -8,7 +8,8 @@ import pytest
 
 from gan_cli.errors import RecipeError
 from gan_cli.nets import DISCRIMINATORS, GENERATORS, TRANSLATORS, build_discriminator, build_generator
-from gan_cli.recipe.schema import TRANSLATION_DISCRIMINATORS, TRANSLATION_GENERATORS, Architecture, parse_recipe
+from gan_cli.recipe.loading import parse_recipe
+from gan_cli.recipe.schema import TRANSLATION_DISCRIMINATORS, TRANSLATION_GENERATORS, Architecture
 
 
 def nets(data: dict, shape: tuple[int, int, int]) -> tuple[keras.Model, keras.Model]:

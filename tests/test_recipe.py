@@ -10,16 +10,8 @@ import pytest
 import yaml
 
 from gan_cli.errors import RecipeError
-from gan_cli.recipe.schema import (
-    DataSource,
-    DenseLayer,
-    Recipe,
-    changed_keys,
-    dump_recipe,
-    load_recipe,
-    parse_recipe,
-    schema_fields,
-)
+from gan_cli.recipe.loading import load_recipe, parse_recipe
+from gan_cli.recipe.schema import DataSource, DenseLayer, Recipe, changed_keys, dump_recipe, schema_fields
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -16,7 +16,8 @@ from click.testing import CliRunner
 from gan_cli.cli import cli
 from gan_cli.errors import RecipeError
 from gan_cli.recipe.catalog import shipped_names
-from gan_cli.recipe.schema import load_recipe, recipe_to_dict
+from gan_cli.recipe.loading import load_recipe
+from gan_cli.recipe.schema import recipe_to_dict
 from gan_cli.runs.run_dir import RunDir
 from gan_cli.training.plan import plan_training
 from gan_cli.training.smoke import SmokeCheckFailed, check_run

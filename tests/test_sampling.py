@@ -9,7 +9,8 @@ import pytest
 
 from gan_cli.errors import GanError
 from gan_cli.families import FAMILIES, TRANSLATORS
-from gan_cli.recipe.schema import TRANSLATION_FAMILIES, load_recipe
+from gan_cli.recipe.loading import load_recipe
+from gan_cli.recipe.schema import TRANSLATION_FAMILIES
 from gan_cli.sampling import grid_shape, latent_batch, write_images
 
 REPO = Path(__file__).resolve().parents[1]

@@ -22,7 +22,8 @@ from gan_cli.families import TRANSLATORS
 from gan_cli.families.image_pool import ImagePool
 from gan_cli.families.optimizers import LinearDecay
 from gan_cli.nets import build_patch_discriminator, build_translator
-from gan_cli.recipe.schema import TRANSLATION_FAMILIES, DataSpec, FamilyName, load_recipe, parse_recipe
+from gan_cli.recipe.loading import load_recipe, parse_recipe
+from gan_cli.recipe.schema import TRANSLATION_FAMILIES, DataSpec, FamilyName
 from gan_cli.runs.run_dir import read_metrics
 
 REPO = Path(__file__).resolve().parents[1]

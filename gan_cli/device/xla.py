@@ -1,10 +1,10 @@
 """XLA compilation of the fused GAN step (``train.jit_compile``): true, false, or ``auto``.
 
 XLA fuses a step's element-wise work (activations, dropout masks, optimizer updates) into few kernels, which
-pays on GPUs and costs on some CPUs (on the 2-core CPU gan is developed on, 3-6x slower). ``auto`` therefore
-times this device, once: a small GAN-shaped update (a 784-512-256-1 MLP with LeakyReLU and dropout, Adam,
-batch 256, float32) traced with and without XLA, alternated, the best of three windows each; XLA is chosen
-where it is at least ``AUTO_MARGIN`` times faster. The result is cached per device
+pays on GPUs and costs on some CPUs (see docs/performance.md). ``auto`` therefore times this device, once: a
+small GAN-shaped update (a 784-512-256-1 MLP with LeakyReLU and dropout, Adam, batch 256, float32) traced with
+and without XLA, alternated, the best of three windows each; XLA is chosen where it is at least
+``AUTO_MARGIN`` times faster. The result is cached per device
 (:mod:`gan_cli.device.cache`). Under ``train.distribute`` ``auto`` means off: the measurement is of one device;
 under ``tpu`` the fused step never asks for XLA, because TPUStrategy compiles every step.
 """

@@ -1,7 +1,7 @@
 """Evaluator networks: a small CNN classifier per data set (an autoencoder for unlabelled data), cached.
 
 Inception weights cannot be downloaded here and Inception FIDs from different frameworks disagree, so
-samples are measured with a network trained on the data set itself (DESIGN.md §5). A classifier has a
+samples are measured with a network trained on the data set itself (docs/evaluation.md). A classifier has a
 128-unit layer named ``features`` before its logits; an unlabelled source gets an MLP autoencoder whose
 128-unit bottleneck is named ``features``. Evaluators are trained once with a fixed seed, checked on a
 held-out split, and cached under the user's cache directory, keyed by the data set and the evaluator's
@@ -33,7 +33,7 @@ from gan_cli.data.tasks import TASKS
 from gan_cli.device.precision import float32_policy
 from gan_cli.errors import DataError, GanError
 from gan_cli.evaluation.metrics import frechet_distance
-from gan_cli.files import atomic_path, cache_root, write_atomic
+from gan_cli.files import atomic_path, cache_root, read_json, write_atomic
 from gan_cli.recipe.schema import DataSpec
 
 #: Bump when the training procedure changes in a way the definition below does not capture.
@@ -280,7 +280,7 @@ def load_or_build_evaluator(spec: DataSpec, echo: Callable[[str], None] = print,
 
 def _load(directory: Path, train: ImageSet, test: ImageSet) -> Evaluator:
     """The cached evaluator; one cached before evaluator ids gets its id now (written back)."""
-    info = json.loads((directory / "evaluator.json").read_text())
+    info = read_json(directory / "evaluator.json", dict)
     path = directory / "evaluator.keras"
     digest = _sha256(path) if path.is_file() else None
     if digest != info.get("sha256"):

@@ -8,7 +8,6 @@ so two numbers are only compared when they were made the same way.
 from __future__ import annotations
 
 import datetime
-import json
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +32,7 @@ from gan_cli.evaluation.metrics import (
 )
 from gan_cli.evaluation.results import (  # noqa: F401 (load_result, PROTOCOL_KEYS: also read from here)
     PROTOCOL_KEYS,
+    checkpoint_record,
     load_result,
     save_run_result,
     short_evaluator_id,
@@ -174,9 +174,7 @@ def evaluate_generator(target: str | Path, *, n: int, seed: int, split: str, sou
     fake = generate(loaded.model, latent_batch(n, loaded.latent_dim, seed), requested, continuous=continuous)
     result = evaluate(fake, spec, split=split, n_real=n, seed=seed, what=str(loaded.source), echo=echo,
                       progress=progress, requested=requested, infogan=codes is not None)
-    sidecar = loaded.source.with_suffix(".json")
-    result["checkpoint"] = {"generator": str(loaded.source),
-                            **(json.loads(sidecar.read_text()) if sidecar.is_file() else {})}
+    result["checkpoint"] = checkpoint_record(loaded.source)
     run = RunDir(Path(target)) if Path(target).is_dir() and RunDir(Path(target)).is_run() else None
     if run is not None:
         saved = save_run_result(result, run, replace=replace)

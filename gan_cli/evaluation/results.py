@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gan_cli.errors import GanError
-from gan_cli.files import write_atomic
+from gan_cli.files import JsonFileError, read_json, write_atomic
 from gan_cli.runs.run_dir import RunDir
 
 #: The fields that must match for two results to be comparable.
@@ -54,11 +54,9 @@ def load_result(target: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise GanError(f"{path}: no evaluation result; run gan eval {target} first")
     try:
-        result = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError):
-        raise GanError(f"{path}: not a gan eval result (invalid JSON)") from None
-    if not isinstance(result, dict):
-        raise GanError(f"{path}: not a gan eval result (not a JSON object)")
+        result: dict[str, Any] = read_json(path, dict)
+    except JsonFileError as exc:
+        raise GanError(f"{path}: not a gan eval result ({exc.reason})") from None
     required = ("metrics", "floor", "evaluator", "n_fake", "n_real", "split")
     missing = [k for k in required if k not in result]
     if "evaluator_id" not in result and "evaluator_sha256" not in result:
@@ -66,6 +64,17 @@ def load_result(target: str | Path) -> dict[str, Any]:
     if missing:
         raise GanError(f"{path}: not a gan eval result (missing {', '.join(missing)})")
     return dict(result)
+
+
+def checkpoint_record(generator: Path) -> dict[str, Any]:
+    """A result's ``checkpoint``: the generator file evaluated, with what its sidecar (the ``.json`` beside it,
+    written on export: step, epoch, ...) says when it has one.
+
+    Raises:
+        OSError, JsonFileError: the sidecar cannot be read or is not a JSON object.
+    """
+    sidecar = generator.with_suffix(".json")
+    return {"generator": str(generator), **(read_json(sidecar, dict) if sidecar.is_file() else {})}
 
 
 # ------------------------------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ unchanged ("copy input") are reported beside them: the baseline a translation mu
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from gan_cli.data.transforms import to_unit_range
 from gan_cli.errors import GanError
 from gan_cli.evaluation.evaluator import load_or_build_evaluator
 from gan_cli.evaluation.measure import evaluate, measure, real_images
-from gan_cli.evaluation.results import save_run_result
+from gan_cli.evaluation.results import checkpoint_record, save_run_result
 from gan_cli.recipe.schema import DataSpec
 from gan_cli.runs.images import to_uint8
 from gan_cli.runs.run_dir import RunDir
@@ -85,9 +84,7 @@ def evaluate_translation(target: str | Path, *, n: int, seed: int, split: str, d
     if baseline:
         translation["copy_input"] = baseline
     result["translation"] = translation
-    sidecar = loaded.source.with_suffix(".json")
-    result["checkpoint"] = {"generator": str(loaded.source),
-                            **(json.loads(sidecar.read_text()) if sidecar.is_file() else {})}
+    result["checkpoint"] = checkpoint_record(loaded.source)
     run = RunDir(Path(target)) if Path(target).is_dir() else None
     if run is not None:
         main = run.eval_json_for(direction)

@@ -23,7 +23,14 @@ import tensorflow as tf
 from gan_cli.errors import RecipeError
 from gan_cli.families.image_pool import ImagePool
 from gan_cli.families.optimizers import make_optimizer
-from gan_cli.families.translation import PatchCritic, build_critic, decay_window, fakes_function, patch_targets
+from gan_cli.families.translation import (
+    PatchCritic,
+    build_critic,
+    decay_window,
+    fakes_function,
+    loss_sum,
+    patch_targets,
+)
 from gan_cli.nets import build_translator
 from gan_cli.recipe.schema import Recipe
 
@@ -80,8 +87,8 @@ class CycleGanModels:
                 "d_real": (values_b["d_real"] + values_a["d_real"]) / 2,
                 "d_fake": (values_b["d_fake"] + values_a["d_fake"]) / 2,
                 "d_b_loss": values_b["d_loss"], "d_a_loss": values_a["d_loss"],
-                "g_loss": float(result["loss"]), "g_adv": _sum(result, "score_loss"),
-                "cycle": _sum(result, "cycle_loss"), "identity": _sum(result, "identity_loss")}
+                "g_loss": float(result["loss"]), "g_adv": loss_sum(result, "score_loss"),
+                "cycle": loss_sum(result, "cycle_loss"), "identity": loss_sum(result, "identity_loss")}
 
     def optimizers(self) -> dict[str, list[keras.optimizers.Optimizer]]:
         """The optimizers by the recipe's ``optimizers`` key whose learning rate they take."""
@@ -96,10 +103,6 @@ class CycleGanModels:
                 "d_b_optimizer": list(self.critic_b.optimizer.variables),
                 "d_a_optimizer": list(self.critic_a.optimizer.variables),
                 "pools": [*self.pool_b.variables, *self.pool_a.variables]}
-
-
-def _sum(result: dict[str, Any], suffix: str) -> float:
-    return float(sum(float(v) for k, v in result.items() if k.endswith(suffix)))
 
 
 def build(recipe: Recipe, shape_a: tuple[int, int, int], shape_b: tuple[int, int, int],

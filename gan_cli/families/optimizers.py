@@ -19,9 +19,8 @@ class FusedAdam(keras.optimizers.Adam):
     """Keras' Adam: the same slots, hyper-parameters, counter, checkpoints and arithmetic
     (``m += (g - m)(1 - b1)``, ``v += (g² - v)(1 - b2)``, ``w -= lr·sqrt(1 - b2^t)/(1 - b1^t) · m/(sqrt(v) + eps)``),
     but each variable's update is TensorFlow's fused ``ResourceApplyAdam`` kernel: one pass over the
-    weights and slots instead of about ten element-wise ops, each a pass of its own. Measured on this
-    2-core CPU for the tutorial's 2.9 M parameters: 2.3 ms instead of 5.0 ms per update of both models.
-    AMSGrad, sparse gradients and non-float32 variables take Keras' own path."""
+    weights and slots instead of about ten element-wise ops, each a pass of its own (faster; figures in
+    docs/performance.md, "Fused Adam"). AMSGrad, sparse gradients and non-float32 variables take Keras' own path."""
 
     def update_step(self, gradient, variable, learning_rate):  # type: ignore[no-untyped-def]
         if self.amsgrad or isinstance(gradient, tf.IndexedSlices) or variable.dtype != "float32":

@@ -21,7 +21,14 @@ import tensorflow as tf
 
 from gan_cli.errors import RecipeError
 from gan_cli.families.optimizers import make_optimizer
-from gan_cli.families.translation import PatchCritic, build_critic, decay_window, fakes_function, patch_targets
+from gan_cli.families.translation import (
+    PatchCritic,
+    build_critic,
+    decay_window,
+    fakes_function,
+    loss_sum,
+    patch_targets,
+)
 from gan_cli.nets import build_translator
 from gan_cli.recipe.schema import Recipe
 
@@ -66,9 +73,10 @@ class Pix2PixModels:
         if self.feature_matching:
             targets += [tf.cast(f, "float32") for f in self.critic.net.features([a, b], training=False)]
         result = self.combined.train_on_batch(a, targets, return_dict=True)
-        values.update(g_loss=float(result["loss"]), g_adv=_sum(result, "score_loss"), l1=_sum(result, "l1_loss"))
+        values.update(g_loss=float(result["loss"]), g_adv=loss_sum(result, "score_loss"),
+                      l1=loss_sum(result, "l1_loss"))
         if self.feature_matching:
-            values["fm"] = _sum(result, "_fm_loss")
+            values["fm"] = loss_sum(result, "_fm_loss")
         return values
 
     def optimizers(self) -> dict[str, list[keras.optimizers.Optimizer]]:
@@ -81,10 +89,6 @@ class Pix2PixModels:
                 "discriminator": list(self.critic.model.variables),
                 "g_optimizer": list(self.g_optimizer.variables),
                 "d_optimizer": list(self.critic.optimizer.variables)}
-
-
-def _sum(result: dict[str, Any], suffix: str) -> float:
-    return float(sum(float(v) for k, v in result.items() if k.endswith(suffix)))
 
 
 def build(recipe: Recipe, shape_a: tuple[int, int, int], shape_b: tuple[int, int, int],

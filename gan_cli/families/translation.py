@@ -20,6 +20,12 @@ from gan_cli.nets.patchgan import PatchDiscriminator
 from gan_cli.recipe.schema import Recipe
 
 
+def loss_sum(result: dict[str, Any], suffix: str) -> float:
+    """The sum of ``train_on_batch``'s values whose names end in ``suffix`` (a multi-output model names each
+    output's loss after its output, e.g. every critic scale's ``..._score_loss``)."""
+    return float(sum(float(v) for k, v in result.items() if k.endswith(suffix)))
+
+
 def decay_window(recipe: Recipe, total_steps: int) -> tuple[int, int] | None:
     """``(start, total)`` updates of the linear learning-rate decay (``translation.decay_from``)."""
     if recipe.translation.decay_from >= 1.0 or total_steps <= 0:

@@ -38,8 +38,8 @@ class SpectralNorm(keras.layers.SpectralNormalization):
         return super().call(inputs, training=bool(training) and self.trainable)
 
 
-#: rows x inputs x units from which BatchMatMulDense takes its gradients from BatchMatMul (2 cores, float32:
-#: below about 4 M multiply-adds the BatchMatMul kernel's own overhead makes it slower, from about 8 M faster)
+#: rows x inputs x units from which BatchMatMulDense takes its gradients from BatchMatMul: below it the
+#: BatchMatMul kernel's own overhead outweighs what it saves (the float32 crossover: docs/performance.md)
 BATCH_MATMUL_MIN_MACS = 1 << 23
 
 
@@ -72,11 +72,10 @@ class BatchMatMulDense(keras.layers.Dense):
     The forward pass is Keras' own (``inputs @ kernel + bias``, then the activation), so TensorFlow still
     fuses it into one oneDNN kernel. The gradients are the same products, ``upstream @ kernelᵀ`` and
     ``inputsᵀ @ upstream``, computed by TensorFlow's BatchMatMulV2 where TensorFlow's own MatMul gradient
-    uses MatMul with a transposed operand, which oneDNN runs much slower in float32 (on this 2-core CPU
-    160-300 against 270-360 GFLOP/s at the tutorial's shapes). That holds only for large products, so the
-    layer keeps Keras' path (bit for bit) unless :meth:`takes_batch_matmul_gradients`: bfloat16 runs equally
-    fast either way, and small products run faster as MatMul. Higher derivatives (WGAN-GP) go through the
-    same differentiable ops.
+    uses MatMul with a transposed operand, which oneDNN runs much slower in float32 on CPU (figures in
+    docs/performance.md). That holds only for large products, so the layer keeps Keras' path (bit for bit)
+    unless :meth:`takes_batch_matmul_gradients`: bfloat16 runs equally fast either way, and small products
+    run faster as MatMul. Higher derivatives (WGAN-GP) go through the same differentiable ops.
     """
 
     def takes_batch_matmul_gradients(self, input_shape: tuple[int | None, ...]) -> bool:
@@ -106,8 +105,8 @@ class PackedDropout(keras.layers.Dropout):
     seed drawn from the layer's SeedGenerator per call (so runs and resumes are as reproducible). It costs
     less in two ways: each unit's keep decision uses 16 random bits, two units per 32-bit Philox word, half
     the random numbers Keras draws (rate is then a multiple of 1/65536: 0.3 becomes 0.300003); and the mask
-    is applied as one multiply forward and backward instead of Keras' scale-then-select. On the tutorial
-    discriminator's masks (2 cores, forward and backward) that is 1.5 instead of 2.4 ms per step.
+    is applied as one multiply forward and backward instead of Keras' scale-then-select, which is faster on
+    the tutorial discriminator's masks (figures in docs/performance.md).
     """
 
     def call(self, inputs, training=False):  # type: ignore[no-untyped-def]

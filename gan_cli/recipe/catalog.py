@@ -18,7 +18,8 @@ from pathlib import Path
 import yaml
 
 from gan_cli.errors import GanError, RecipeError, UsageError
-from gan_cli.recipe.schema import dump_recipe, load_recipe
+from gan_cli.recipe.loading import load_recipe
+from gan_cli.recipe.schema import dump_recipe
 from gan_cli.recipe.shipped import (
     MAX_NAME_LENGTH,
     RECIPE_SUFFIXES,

@@ -1,31 +1,29 @@
-"""Recipes: the YAML schema, loading with ``extends:`` and ``--set`` overrides, and strict validation.
+"""The recipe's schema: its dataclasses, their defaults and limits, and pure helpers over them.
 
 A recipe is a YAML mapping with the sections ``data``, ``generator``, ``discriminator``, ``loss``,
-``optimizers``, ``train``, ``sampling`` and ``checkpoints``. Every default lives in the dataclasses
-below, and they are the Keras MNIST GAN tutorial's settings, so a recipe states only what differs.
-Loading is strict: an unknown key, a wrong type, an out-of-range value or an unknown name fails with
-one line naming the file, the key path, the bad value and the valid choices. This module never
-imports TensorFlow.
+``optimizers``, ``train``, ``sampling`` and ``checkpoints`` (and the family-specific ones). Every default lives
+in the dataclasses below, and they are the Keras MNIST GAN tutorial's settings, so a recipe states only what
+differs. Each field's metadata holds its one-line ``doc`` and, where it has them, its range (``low``, ``high``,
+``high_open``), ``pattern`` and ``max_length``. Beside the schema: the constants other packages share
+(``TRANSLATION_FAMILIES``, ``RESUMABLE_KEYS``, the ``MAX_*`` limits) and pure helpers over recipes
+(``recipe_to_dict``, ``dump_recipe``, ``flatten_keys``, ``recipe_changes``, ``schema_fields``).
+
+Contract: this module reads no file and checks no value; ``gan_cli.recipe.validation`` enforces the metadata
+and ``gan_cli.recipe.loading`` reads recipe files (``load_recipe``, ``parse_recipe``). Within ``gan_cli.recipe``
+it imports only ``shipped`` (for the name limit), so everything else may import it. It never imports TensorFlow.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import difflib
-import math
-import re
 import types
 import typing
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 
-from gan_cli.errors import OverrideSyntaxError, RecipeError
-from gan_cli.recipe import shipped as shipped_recipes
 from gan_cli.recipe.shipped import MAX_NAME_LENGTH
 
 DataSource = Literal["digits", "mnist", "fashion_mnist", "cifar10", "npz", "idx", "folder", "paired_folder",
@@ -284,12 +282,13 @@ class TrainSpec:
         "none", "tf.distribute: mirrored = every local GPU (or GAN_LOGICAL_CPUS logical CPUs); multi_worker = "
                 "MultiWorkerMirroredStrategy from TF_CONFIG; tpu = TPUStrategy on this Cloud TPU VM's TPU (or "
                 "the one named in TPU_NAME); batch_size is then per replica")
-    steps_per_call: int = _range(1, 1, 100, doc="GAN steps unrolled into one traced call: 10 measured 7-12% faster "
-                                           "per step than 1, but tracing them costs ~5 s once; for long runs")
+    steps_per_call: int = _range(1, 1, 100, doc="GAN steps unrolled into one traced call: fewer Python round trips "
+                                           "per step, but a longer trace once; for long runs (see "
+                                           "docs/performance.md)")
     jit_compile: Literal["auto", True, False] = _doc(
         "auto", "XLA-compile each fused GAN step; auto times a small update with and without XLA once per "
-                "device and compiles where XLA is 1.1x faster (off on the 2-core CPU, where it measured 11x "
-                "slower); off under train.distribute")
+                "device and compiles where XLA is 1.1x faster (often off on CPUs; see docs/performance.md); off "
+                "under train.distribute")
     batch_selection: Literal["random", "shuffle"] = _doc(
         "random", "random: indices drawn with replacement each step (the tutorial); "
                   "shuffle: a new permutation each epoch")
@@ -426,7 +425,7 @@ RESUMABLE_KEYS = ("train.epochs", "train.steps", "sampling.", "checkpoints.", "e
 
 
 # --------------------------------------------------------------------------------------------------
-# Loading
+# Recipe files: limits and naming (``gan_cli.recipe.loading`` applies them)
 
 #: Largest recipe file (and ``--set`` value) read, in bytes; shipped recipes are under 2 KiB.
 MAX_RECIPE_BYTES = 2**20
@@ -439,50 +438,13 @@ MAX_EXPANDED_NODES = 100_000
 MAX_DEPTH = 64
 #: Longest ``extends:`` chain.
 MAX_EXTENDS = 32
+#: File stems that say nothing about the recipe: a recipe so named (a run's, or ``myproject/recipe.yaml``)
+#: takes its folder's name when it has no ``name:``.
+GENERIC_STEMS = ("recipe",)
 
 
-def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
-    """Load, merge (``extends:``), override (``--set``) and validate a recipe file.
-
-    Args:
-        path: the recipe's YAML file.
-        overrides: ``KEY=VALUE`` strings; KEY is a dotted path, VALUE is parsed as YAML.
-
-    Returns:
-        The validated, frozen Recipe.
-
-    Raises:
-        RecipeError: one line naming the file (or the ``--set``), key path, bad value and choices.
-    """
-    with _one_line_errors():
-        path = Path(path)
-        origins = _Origins()
-        raw = _load_with_extends(path, origins, chain=())
-        for text in overrides:
-            _apply_override(raw, text, origins)
-        stem = path.stem if path.name != "recipe.yaml" else path.resolve().parent.name
-        raw.setdefault("name", re.sub(r"[^A-Za-z0-9_.-]", "_", stem).lstrip(".-")[:MAX_NAME_LENGTH])
-        return typing.cast(Recipe, _convert_section(Recipe, raw, "", _Context(str(path), origins)))
-
-
-def parse_recipe(data: Mapping[str, Any], source: str = "<recipe>") -> Recipe:
-    """Validate an already-parsed recipe mapping (no ``extends:``). Raises RecipeError."""
-    with _one_line_errors():
-        return typing.cast(Recipe, _convert_section(Recipe, dict(data), "", _Context(source, _Origins())))
-
-
-@contextlib.contextmanager
-def _one_line_errors() -> Iterator[None]:
-    """Keep every RecipeError one line even when a file name, key or ``--set`` holds a line break or another
-    control character: those are shown escaped (\\n)."""
-    try:
-        yield
-    except RecipeError as exc:
-        message = str(exc)
-        if message.isprintable():
-            raise
-        raise type(exc)("".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
-                                for c in message)) from None
+# --------------------------------------------------------------------------------------------------
+# Helpers over recipes and the schema (pure)
 
 
 def recipe_to_dict(recipe: Any) -> dict[str, Any]:
@@ -531,548 +493,6 @@ def flatten_keys(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            content = handle.read(MAX_RECIPE_BYTES + 1)  # bounded: /dev/zero or a huge file cannot fill memory
-    except FileNotFoundError:
-        raise RecipeError(f"{path}: recipe file not found") from None
-    except IsADirectoryError:
-        raise RecipeError(f"{path}: is a directory, not a recipe file") from None
-    except OSError as exc:
-        raise RecipeError(f"{path}: cannot read the recipe ({exc.strerror or exc})") from None
-    if len(content) > MAX_RECIPE_BYTES:
-        raise RecipeError(f"{path}: recipe file is larger than the limit of {MAX_RECIPE_BYTES:,} bytes "
-                          f"({MAX_RECIPE_BYTES // 2**20} MiB); a recipe is a short YAML file")
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError:
-        raise RecipeError(f"{path}: not a text file (recipes are UTF-8 YAML)") from None
-    data = _parse_yaml(text, str(path))
-    if data is None:  # an empty file, only comments, or a bare null
-        raise RecipeError(f"{path}: empty recipe (no sections); write its sections (data, generator, train, ...), "
-                          "{} for every default, or start from a shipped one: gan recipes new NAME --from digits_gan")
-    if not isinstance(data, dict):
-        raise RecipeError(f"{path}: a recipe must be a YAML mapping of sections, got "
-                          f"{type(data).__name__}")
-    return data
-
-
-def _parse_yaml(text: str, origin: str) -> Any:
-    """``yaml.safe_load`` with the loader's limits; every YAML problem becomes one RecipeError line."""
-    try:
-        return yaml.load(text, Loader=_StrictLoader)  # a yaml.SafeLoader with duplicate-key and size limits
-    except yaml.YAMLError as exc:
-        raise RecipeError(f"{origin}: {_yaml_problem(exc)}") from None
-    except RecursionError:  # pragma: no cover - the depth limit stops nesting long before this
-        raise RecipeError(f"{origin}: not valid YAML: nested too deeply") from None
-
-
-#: PyYAML's SafeLoader's words for a tag it has no constructor for (!!python/object/apply:os.system, !foo).
-_UNKNOWN_TAG = r"could not determine a constructor for the tag '(.*)'"
-
-
-def _is_refusal(exc: yaml.YAMLError) -> bool:
-    """Whether a YAML error is one of the loader's limits or a refused tag (not a mere syntax error)."""
-    return isinstance(exc, _LimitError) or bool(re.fullmatch(_UNKNOWN_TAG, str(getattr(exc, "problem", "")), re.S))
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    """One line for a YAML error: where, what, and for a refused tag, that tags are not allowed."""
-    mark = getattr(exc, "problem_mark", None)
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-    problem = str(getattr(exc, "problem", None) or "invalid YAML")
-    if isinstance(exc, yaml.reader.ReaderError):  # a control character, e.g. NUL, anywhere in the text
-        character = exc.character if isinstance(exc.character, int) else ord(exc.character or "\0")
-        where = f" at character {exc.position + 1}"
-        problem = f"character U+{character:04X} is not allowed ({exc.reason})"
-    if isinstance(exc, _LimitError):
-        return f"refused{where}: {problem}"
-    tag = re.fullmatch(_UNKNOWN_TAG, problem, re.S)
-    if tag:
-        name = re.sub(r"^tag:yaml\.org,2002:", "!!", tag.group(1))[:80]  # already escaped (PyYAML's %r)
-        problem = (f"tag '{name}' is not allowed (recipes hold only plain YAML values: mappings, lists, "
-                   "strings, numbers, true/false and null)")
-    return f"not valid YAML{where}: {problem}"
-
-
-class _Origins:
-    """Which file or ``--set`` last wrote each dotted key, and the order those sources were applied."""
-
-    def __init__(self) -> None:
-        self.where: dict[str, str] = {}
-        self.rank: dict[str, int] = {}
-
-    def record(self, key: str, source: str) -> None:
-        self.rank.setdefault(source, len(self.rank))
-        self.where[key] = source
-
-    def rank_of(self, key: str) -> int:
-        """Application order of the source that set ``key``; -1 for a schema default."""
-        return self.rank[self.where[key]] if key in self.where else -1
-
-
-class _LimitError(yaml.YAMLError):
-    """A document over one of the loader's limits (aliases, expanded size, nesting)."""
-
-    def __init__(self, problem: str, mark: Any = None) -> None:
-        super().__init__(problem)
-        self.problem = problem
-        self.problem_mark = mark
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """``yaml.safe_load`` semantics, but a key given twice in one mapping is an error, and a document may
-    use at most MAX_ALIASES aliases, expand to at most MAX_EXPANDED_NODES nodes and nest at most MAX_DEPTH
-    levels, so a "billion laughs" document (aliases of aliases, exponentially large once constructed) or a
-    recursive one is refused while it is composed, before anything is built from it."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.aliases = 0
-        self.depth = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):  # type: ignore[no-untyped-call]
-            self.aliases += 1
-            if self.aliases > MAX_ALIASES:
-                raise _LimitError(f"more than {MAX_ALIASES} YAML aliases (*name); a recipe needs few or none",
-                                  self.peek_event().start_mark)  # type: ignore[no-untyped-call]
-            return super().compose_node(parent, index)  # type: ignore[no-untyped-call]
-        self.depth += 1
-        try:
-            if self.depth > MAX_DEPTH:
-                raise _LimitError(f"lists and mappings nested more than {MAX_DEPTH} levels deep",
-                                  self.peek_event().start_mark)  # type: ignore[no-untyped-call]
-            return super().compose_node(parent, index)  # type: ignore[no-untyped-call]
-        finally:
-            self.depth -= 1
-
-    def compose_document(self) -> Any:
-        node = super().compose_document()  # type: ignore[no-untyped-call]
-        _check_expansion(node)
-        return node
-
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        try:
-            return super().construct_object(node, deep=deep)  # type: ignore[no-untyped-call]
-        except yaml.YAMLError:
-            raise
-        except Exception as exc:  # PyYAML's constructors on odd scalars: 2020-13-45, !!bool maybe, !!float x
-            value = _describe(node.value) if isinstance(node, yaml.ScalarNode) else "the value"
-            why = f" ({_describe(str(exc))[1:-1]})" if isinstance(exc, ValueError) else ""
-            raise yaml.constructor.ConstructorError(
-                None, None, f"cannot read {value} as {node.tag.rsplit(':', 1)[-1]}{why}", node.start_mark) from None
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":  # <<: *base, resolved by SafeLoader below
-                continue
-            key = self.construct_object(key_node, deep=deep)
-            try:
-                duplicate = key in seen
-            except TypeError:  # a list or mapping as a key
-                raise yaml.constructor.ConstructorError(
-                    None, None, "a key must be a plain value, not a list or mapping", key_node.start_mark) from None
-            if duplicate:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {_describe(key)}", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
-        value = super().construct_yaml_int(node)  # type: ignore[no-untyped-call]
-        if abs(value).bit_length() > 64:
-            raise yaml.constructor.ConstructorError(
-                None, None, "integer too large (more than 64 bits)", node.start_mark)
-        return typing.cast(int, value)
-
-
-_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
-
-
-def _check_expansion(root: yaml.Node | None) -> None:
-    """Refuse a node graph that is recursive, or whose size or depth with every alias expanded exceeds the
-    limits. Iterative and memoized, so it costs one visit per distinct node however large the expansion."""
-    if root is None:
-        return
-    done: dict[int, tuple[int, int]] = {}  # id(node) -> (expanded size, expanded depth)
-    open_nodes: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:
-        node, finished = stack.pop()
-        children: list[yaml.Node] = []
-        if isinstance(node, yaml.SequenceNode):
-            children = list(node.value)
-        elif isinstance(node, yaml.MappingNode):
-            children = [child for pair in node.value for child in pair]
-        if finished:
-            open_nodes.discard(id(node))
-            size = 1 + sum(done[id(c)][0] for c in children)
-            depth = 1 + max((done[id(c)][1] for c in children), default=0)
-            if size > MAX_EXPANDED_NODES:
-                raise _LimitError(f"the YAML aliases expand to more than {MAX_EXPANDED_NODES:,} values "
-                                  "(a \"billion laughs\" document?)", node.start_mark)
-            if depth > MAX_DEPTH:
-                raise _LimitError(f"the YAML aliases nest lists and mappings more than {MAX_DEPTH} levels deep",
-                                  node.start_mark)
-            done[id(node)] = (size, depth)
-        elif id(node) not in done:
-            if id(node) in open_nodes:
-                raise _LimitError("a YAML alias refers to a list or mapping that contains it (a recursive "
-                                  "structure)", node.start_mark)
-            open_nodes.add(id(node))
-            stack.append((node, True))
-            stack.extend((child, False) for child in children)
-
-
-def _load_with_extends(path: Path, origins: _Origins, chain: tuple[Path, ...]) -> dict[str, Any]:
-    resolved = path.resolve()
-    if resolved in chain:
-        cycle = " -> ".join(str(p) for p in (*chain, resolved))
-        raise RecipeError(f"{path}: extends: recipes extend each other in a cycle ({cycle})")
-    if len(chain) >= MAX_EXTENDS:
-        raise RecipeError(f"{path}: extends: more than {MAX_EXTENDS} recipes extend each other in a chain")
-    data = _read_yaml(path)
-    base_name = data.pop("extends", None)
-    merged: dict[str, Any] = {}
-    if base_name is not None:
-        if not isinstance(base_name, str):
-            raise RecipeError(f"{path}: extends: expected a path to another recipe, got {_describe(base_name)}")
-        base_path = (path.parent / base_name) if not Path(base_name).is_absolute() else Path(base_name)
-        try:
-            found = base_path.is_file()
-        except OSError:  # e.g. a name too long for the file system
-            found = False
-        if not found and shipped_recipes.is_recipe_name(base_name):  # extends: mnist_gan, a shipped recipe
-            names = shipped_recipes.shipped_names()
-            # else NAME.yaml (or .yml) beside this recipe: extends: my_base for my_base.yaml
-            siblings = [path.parent / f"{base_name}{suffix}" for suffix in shipped_recipes.RECIPE_SUFFIXES]
-            sibling = next((p for p in siblings if p.is_file()), None)
-            if base_name in names:
-                base_path, found = shipped_recipes.shipped_path(base_name), True
-            elif sibling is not None:
-                base_path, found = sibling, True
-            else:
-                raise RecipeError(f"{path}: extends: {_describe(base_name)} is neither a file next to this recipe "
-                                  f"(looked for {base_name}, {base_name}.yaml and {base_name}.yml) nor a shipped "
-                                  f"recipe; shipped recipes: {', '.join(names)}")
-        if not found:
-            raise RecipeError(f"{path}: extends: {_describe(base_name)} not found (looked for "
-                              f"{_describe(str(base_path))[1:-1]}; paths are relative to the recipe that extends; "
-                              "a shipped recipe is named without .yaml: gan recipes list)")
-        merged = _load_with_extends(base_path, origins, (*chain, resolved))
-    _deep_merge(merged, data, origins, str(path), "")
-    return merged
-
-
-def _deep_merge(into: dict[str, Any], update: Mapping[str, Any], origins: _Origins,
-                origin: str, prefix: str) -> None:
-    for key, value in update.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
-            _deep_merge(into[key], value, origins, origin, f"{dotted}.")
-        else:
-            into[key] = _copy_plain(value)
-            origins.record(dotted, origin)
-
-
-def _copy_plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _copy_plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy_plain(v) for v in value]
-    return value
-
-
-def _apply_override(raw: dict[str, Any], text: str, origins: _Origins) -> None:
-    key, sep, value_text = text.partition("=")
-    key = key.strip()
-    origin = f"--set {text}" if len(text) <= 120 else f"--set {text[:100]}..."
-    if not sep or not key or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", key):
-        raise OverrideSyntaxError(f"--set {_describe(text)}: expected KEY=VALUE with a dotted key, "
-                          "e.g. --set train.batch_size=64")
-    if len(value_text) > MAX_RECIPE_BYTES:
-        raise RecipeError(f"--set {key}=...: the value is longer than the limit of {MAX_RECIPE_BYTES:,} "
-                          "characters")
-    try:
-        value = yaml.load(value_text, Loader=_StrictLoader) if value_text.strip() else None
-    except yaml.YAMLError as exc:
-        if _is_refusal(exc):  # limits and tags: never read as a string
-            raise RecipeError(f"{origin}: {_yaml_problem(exc)}") from None
-        value = value_text  # not YAML, so plain text: --set data.path=a:b
-    node = raw
-    parts = key.split(".")
-    for i, part in enumerate(parts[:-1]):
-        child = node.get(part)
-        if child is None:
-            child = node[part] = {}
-        if not isinstance(child, dict):
-            raise RecipeError(f"{origin}: {'.'.join(parts[: i + 1])} is a value, not a section, so it "
-                              f"has no key {parts[i + 1]!r}")
-        node = child
-    if isinstance(value, Mapping) and isinstance(node.get(parts[-1]), dict):
-        _deep_merge(node[parts[-1]], value, origins, origin, f"{key}.")
-    else:
-        node[parts[-1]] = value
-        origins.record(key, origin)
-
-
-# --------------------------------------------------------------------------------------------------
-# Validation
-
-
-@dataclass(frozen=True)
-class _Context:
-    file: str
-    origins: _Origins
-
-    def fail(self, key: str, problem: str) -> RecipeError:
-        origin = self.file
-        probe = key
-        while probe:
-            if probe in self.origins.where:
-                origin = self.origins.where[probe]
-                if origin.startswith("--set"):
-                    origin = f"{self.file} ({origin})"
-                break
-            shorter = re.sub(r"(\[\d+\]|\.?[^.\[]*)$", "", probe)
-            if shorter == probe:  # a key with a stray '[' (e.g. 'a[') would loop forever
-                break
-            probe = shorter
-        return RecipeError(f"{origin}: {key or '<top level>'}: {problem}")
-
-
-def _describe(value: Any) -> str:
-    try:
-        text = repr(value)
-    except (ValueError, RecursionError):  # an int too long to print, or a recursive structure
-        text = f"<{type(value).__name__}>" if not isinstance(value, int) else f"<{value.bit_length()}-bit integer>"
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _key_text(key: Any) -> str:
-    """A mapping key as it appears in a dotted path: itself if it is a plain word, else quoted."""
-    return key if isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,60}", key) else _describe(key)
-
-
-def _suggest(bad: Any, choices: Sequence[str]) -> str:
-    text = bad if isinstance(bad, str) else _describe(bad)
-    if len(text) > 100:
-        return ""
-    close = difflib.get_close_matches(text, [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _convert_section(cls: type, raw: Any, path: str, ctx: _Context) -> Any:
-    if not isinstance(raw, Mapping):
-        raise ctx.fail(path.rstrip("."), f"expected a mapping of keys, got {_describe(raw)}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    for key in raw:
-        if key not in fields:
-            valid = ", ".join(fields)
-            raise ctx.fail(f"{path}{_key_text(key)}", f"unknown key{_suggest(key, list(fields))}; "
-                                           f"valid keys here: {valid}")
-    values: dict[str, Any] = {}
-    for name, fld in fields.items():
-        key = f"{path}{name}"
-        if name in raw:
-            values[name] = _convert(raw[name], hints[name], key, fld.metadata, ctx)
-        elif fld.default is dataclasses.MISSING:
-            raise ctx.fail(key, f"missing; {fld.metadata.get('doc', 'required')}")
-    if cls is OptimizerSpec:
-        _check_optimizer_params(values, raw, path, ctx)
-    if cls is LossSpec and values.get("name") in ("wasserstein", "hinge"):
-        smoothing = values.get("label_smoothing", 0.0)
-        set_with_name = ctx.origins.rank_of(f"{path}label_smoothing") >= ctx.origins.rank_of(f"{path}name")
-        if smoothing and "label_smoothing" in raw and set_with_name:
-            raise ctx.fail(f"{path}label_smoothing", f"does not apply to {values['name']} (its targets are ±1); "
-                                                     "remove it or set it to 0")
-        values["label_smoothing"] = 0.0
-    if issubclass(cls, NetSpec) and values.get("layers") and values.get("architecture", "mlp") != "layers":
-        raise ctx.fail(f"{path}layers", "is only used with architecture: layers; set "
-                                        f"{path}architecture: layers, or remove {path}layers")
-    if issubclass(cls, NetSpec) and values.get("architecture") == "layers" and not values.get("layers"):
-        raise ctx.fail(f"{path}layers", "architecture 'layers' needs a list of layers, "
-                                        "e.g. [{type: dense, units: 256}, {type: activation, name: relu}]")
-    if cls is Recipe:
-        _check_family(values, ctx)
-    return cls(**values)
-
-
-def _check_family(values: dict[str, Any], ctx: _Context) -> None:
-    """Translation families need image-to-image networks and paired or unpaired data; the others must not
-    have them, nor the data keys only translation reads (crop_size, flip, direction)."""
-    family = values.get("family", "gan")
-    data = values.get("data", DataSpec())
-    generator = values.get("generator", GeneratorSpec())
-    discriminator = values.get("discriminator", DiscriminatorSpec())
-    translation_data = data.task is not None or data.source in ("paired_folder", "unpaired_folder")
-    if family in TRANSLATION_FAMILIES:
-        if generator.architecture not in TRANSLATION_GENERATORS:
-            raise ctx.fail("generator.architecture", f"family {family} needs an image-to-image generator: "
-                                                     f"{' or '.join(TRANSLATION_GENERATORS)}")
-        if discriminator.architecture not in TRANSLATION_DISCRIMINATORS:
-            raise ctx.fail("discriminator.architecture", f"family {family} needs discriminator.architecture: "
-                                                         "patchgan")
-        if not translation_data:
-            raise ctx.fail("data", f"family {family} translates images: set data.task (edges, lowres, thicken) "
-                                   "or data.source: paired_folder / unpaired_folder")
-        if family == "pix2pix" and data.source == "unpaired_folder":
-            raise ctx.fail("data.source", "pix2pix needs paired images (paired_folder or data.task); "
-                                          "use family: cyclegan for unpaired folders")
-        if values.get("train", TrainSpec()).d_steps != 1:
-            raise ctx.fail("train.d_steps", f"family {family} updates each discriminator once per step; set it to 1")
-        if values.get("loss", LossSpec()).gradient_penalty > 0:
-            raise ctx.fail("loss.gradient_penalty", f"not supported with family {family}; set it to 0")
-        if values.get("train", TrainSpec()).distribute != "none":
-            raise ctx.fail("train.distribute", f"not supported with family {family} yet; set it to none")
-        return
-    if values.get("train", TrainSpec()).distribute != "none" and discriminator.clip_value is not None:
-        raise ctx.fail("train.distribute", "not supported with discriminator.clip_value (WGAN weight clipping) "
-                                           "yet; use loss.gradient_penalty, or distribute: none")
-    for role, spec in (("generator", generator), ("discriminator", discriminator)):
-        if spec.architecture in TRANSLATION_GENERATORS + TRANSLATION_DISCRIMINATORS:
-            raise ctx.fail(f"{role}.architecture", f"{spec.architecture} is an image-to-image network; use it "
-                                                   "with family: pix2pix or cyclegan")
-    if translation_data:
-        key = "data.task" if data.task is not None else "data.source"
-        raise ctx.fail(key, f"translation data needs family: pix2pix or cyclegan (family is {family})")
-    # the GAN families' data pipeline never reads these: refused rather than silently ignored
-    for name, value in (("crop_size", data.crop_size), ("flip", data.flip), ("direction", data.direction)):
-        if value != getattr(DataSpec, name):
-            raise ctx.fail(f"data.{name}", "used only by the translation families "
-                                           f"({', '.join(TRANSLATION_FAMILIES)}); family {family} would ignore it, "
-                                           "so remove it")
-
-
-def _check_optimizer_params(values: dict[str, Any], raw: Mapping[str, Any], path: str,
-                            ctx: _Context) -> None:
-    """Parameters of another optimizer are an error when set together with or after the optimizer's
-    name, and dropped (null) when they are defaults or were inherited from before the name changed."""
-    name = values.get("name", OptimizerSpec.name)
-    allowed = OPTIMIZER_PARAMS[name]
-    name_rank = ctx.origins.rank_of(f"{path}name")
-    for param in ("beta_1", "beta_2", "momentum", "rho"):
-        if param in allowed:
-            continue
-        if raw.get(param) is not None and ctx.origins.rank_of(f"{path}{param}") >= name_rank:
-            takes = ", ".join(sorted(allowed | {"learning_rate"}))
-            raise ctx.fail(f"{path}{param}", f"does not apply to {name} (it takes {takes}); "
-                                             "remove it or set it to null")
-        values[param] = None
-
-
-def _convert(value: Any, tp: Any, key: str, meta: Mapping[str, Any], ctx: _Context) -> Any:
-    origin = get_origin(tp)
-    args = get_args(tp)
-    if origin in (Union, types.UnionType):
-        options = [a for a in args if a is not type(None)]
-        if value is None and len(options) < len(args):
-            return None
-        if len(options) == 1:
-            return _convert(value, options[0], key, meta, ctx)
-        raise ctx.fail(key, "internal schema error: ambiguous union")  # pragma: no cover
-    if value is None:
-        raise ctx.fail(key, f"must not be null; {meta.get('doc', '')}".rstrip("; "))
-    if origin is Literal:
-        if any(value == a and type(value) is type(a) for a in args):
-            return value
-        choices = ", ".join(_literal_text(a) for a in args)
-        return_hint = _suggest(value, [_literal_text(a) for a in args])
-        raise ctx.fail(key, f"unknown value {_describe(value)}{return_hint}; valid choices: {choices}")
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return _convert_section(tp, value, f"{key}.", ctx)
-    if origin is tuple:
-        return _convert_tuple(value, args, key, meta, ctx)
-    return _convert_scalar(value, tp, key, meta, ctx)
-
-
-def _convert_tuple(value: Any, args: tuple[Any, ...], key: str, meta: Mapping[str, Any],
-                   ctx: _Context) -> tuple[Any, ...]:
-    if isinstance(value, str) and re.fullmatch(r"\s*\d{1,9}\s*[xX×]\s*\d{1,9}\s*", value) and len(args) == 2:
-        value = [int(v) for v in re.split(r"[xX×]", value)]
-    if isinstance(value, int) and not isinstance(value, bool) and args[-1] is Ellipsis:
-        value = [value]
-    if not isinstance(value, list):
-        expected = f"a list of {len(args)} like [10, 10] or 10x10" if args[-1] is not Ellipsis else "a list"
-        raise ctx.fail(key, f"expected {expected}, got {_describe(value)}")
-    if args[-1] is Ellipsis:
-        if args[0] == LayerSpec:
-            if not value:
-                raise ctx.fail(key, "expected at least one layer")
-            return tuple(_convert_layer(v, f"{key}[{i}]", ctx) for i, v in enumerate(value))
-        if not value:
-            raise ctx.fail(key, "expected a non-empty list")
-        return tuple(_convert(v, args[0], f"{key}[{i}]", meta, ctx) for i, v in enumerate(value))
-    if len(value) != len(args):
-        raise ctx.fail(key, f"expected a list of {len(args)} values, got {_describe(value)}")
-    return tuple(_convert(v, a, f"{key}[{i}]", meta, ctx) for i, (v, a) in enumerate(zip(value, args)))
-
-
-def _convert_layer(value: Any, key: str, ctx: _Context) -> Any:
-    if not isinstance(value, Mapping) or "type" not in value:
-        raise ctx.fail(key, f"expected a mapping with a 'type' key (one of {', '.join(LAYER_TYPES)}), "
-                            f"got {_describe(value)}")
-    kind = value["type"]
-    if not isinstance(kind, str) or kind not in LAYER_TYPES:
-        raise ctx.fail(f"{key}.type", f"unknown layer type {_describe(kind)}{_suggest(kind, list(LAYER_TYPES))}; "
-                                      f"valid choices: {', '.join(LAYER_TYPES)}")
-    rest = {k: v for k, v in value.items() if k != "type"}
-    return _convert_section(LAYER_TYPES[kind], rest, f"{key}.", ctx)
-
-
-def _convert_scalar(value: Any, tp: Any, key: str, meta: Mapping[str, Any], ctx: _Context) -> Any:
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ctx.fail(key, f"expected true or false, got {_describe(value)}")
-        return value
-    if tp is int:
-        if (isinstance(value, bool) or not isinstance(value, (int, float))
-                or (isinstance(value, float) and not value.is_integer())):  # also .nan and .inf
-            raise ctx.fail(key, f"expected an integer, got {_describe(value)}")
-        value = int(value)
-    elif tp is float:
-        if isinstance(value, str):
-            with contextlib.suppress(ValueError):
-                value = float(value)  # YAML reads 2e-4 (no dot) as a string
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ctx.fail(key, f"expected a number, got {_describe(value)}")
-        try:
-            value = float(value)
-        except OverflowError:  # an integer beyond float's range
-            value = math.inf
-        if not math.isfinite(value):
-            raise ctx.fail(key, f"expected a finite number, got {_describe(value)}")
-    elif tp is str:
-        if not isinstance(value, str):
-            raise ctx.fail(key, f"expected a string, got {_describe(value)}")
-        if "\0" in value:
-            raise ctx.fail(key, f"{_describe(value)} contains a NUL character, which no file name or key can hold")
-        if len(value) > meta.get("max_length", len(value)):
-            raise ctx.fail(key, f"{_describe(value)} is {len(value)} characters long; at most {meta['max_length']} "
-                                "are allowed")
-        pattern = meta.get("pattern")
-        if pattern and not re.fullmatch(pattern, value):
-            raise ctx.fail(key, f"{_describe(value)} is not allowed; use {meta.get('doc', pattern)}")
-        return value
-    low, high = meta.get("low"), meta.get("high")
-    if low is not None and value < low:
-        raise ctx.fail(key, f"{_describe(value)} is out of range; expected {_range_text(meta)}")
-    if high is not None and (value > high or (meta.get("high_open") and value >= high)):
-        raise ctx.fail(key, f"{_describe(value)} is out of range; expected {_range_text(meta)}")
-    return value
-
-
-def _range_text(meta: Mapping[str, Any]) -> str:
-    low, high = meta.get("low"), meta.get("high")
-    if high is None:
-        return f"a value >= {low}"
-    return f"a value in [{low}, {high}{')' if meta.get('high_open') else ']'}"
-
-
 def schema_fields(cls: type = Recipe, prefix: str = "") -> list[tuple[str, str, Any, str]]:
     """Every recipe key as (dotted key, type text, default, description), for docs and tests."""
     rows: list[tuple[str, str, Any, str]] = []
@@ -1088,7 +508,7 @@ def schema_fields(cls: type = Recipe, prefix: str = "") -> list[tuple[str, str, 
     return rows
 
 
-def _literal_text(value: Any) -> str:
+def literal_text(value: Any) -> str:
     """A choice as YAML spells it (true, not True)."""
     return str(value).lower() if isinstance(value, bool) else str(value)
 
@@ -1098,7 +518,7 @@ def _type_text(tp: Any) -> str:
     if origin in (Union, types.UnionType):
         return " | ".join(_type_text(a) for a in args)
     if origin is Literal:
-        return " | ".join(_literal_text(a) for a in args)
+        return " | ".join(literal_text(a) for a in args)
     if origin is tuple:
         if args and args[-1] is Ellipsis:
             inner = "layer" if args[0] == LayerSpec else _type_text(args[0])

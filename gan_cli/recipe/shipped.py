@@ -3,7 +3,7 @@
 The shipped recipes are package data in ``gan_cli/recipe/shipped/``, each named by its file's stem (``digits_gan``).
 Wherever a recipe is expected (``gan train NAME``, ``extends: NAME``), a name with no path separator and no
 ``.yaml``/``.yml`` suffix that is not an existing file means the shipped recipe of that name. This module reads
-no recipe (``gan_cli.recipe.schema`` uses it to resolve ``extends:``); the tools built on it are in
+no recipe (``gan_cli.recipe.loading`` uses it to resolve ``extends:``); the tools built on it are in
 ``gan_cli.recipe.catalog``.
 """
 

@@ -7,15 +7,22 @@ thin strip saying which epoch (or step) it shows; the last frame stays on screen
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
 from gan_cli.errors import RunDirError
-from gan_cli.files import atomic_path
-from gan_cli.runs.run_dir import RunDir, SampleGridFile, evenly_spaced, open_run, sample_grid_files
+from gan_cli.files import atomic_path, read_json_object
+from gan_cli.runs.run_dir import (
+    RunDir,
+    SampleGridFile,
+    evenly_spaced,
+    open_run,
+    read_metrics,
+    run_steps_per_epoch,
+    sample_grid_files,
+)
 
 #: Frames per second of ``gan animate`` and the GIF written at the end of training.
 DEFAULT_FPS = 4.0
@@ -28,13 +35,12 @@ CAPTION_INK, CAPTION_PAPER = 0, 255
 
 def sample_grids(run: RunDir, steps_per_epoch: int | None = None) -> list[SampleGridFile]:
     """The run's sample grids in training order; ``steps_per_epoch`` places ``step_`` grids among the epoch
-    grids (None: read from ``summary.json``; without one they come after the epoch grids, by step)."""
-    return sample_grid_files(run, steps_per_epoch if steps_per_epoch is not None else _steps_per_epoch(run))
-
-
-def caption(grid: SampleGridFile) -> str:
-    """The caption of a grid's frame: ``epoch 12`` or ``step 260``."""
-    return f"epoch {grid.epoch}" if grid.epoch is not None else f"step {grid.step}"
+    grids (None: read from ``summary.json`` or ``metrics.csv``; without either they come after the epoch grids,
+    by step)."""
+    if steps_per_epoch is None:
+        steps_per_epoch = run_steps_per_epoch(read_json_object(run.summary),
+                                              read_metrics(run.metrics) if run.metrics.is_file() else ())
+    return sample_grid_files(run, steps_per_epoch)
 
 
 def animate_run(root: str | Path, out: str | Path | None = None, fps: float = DEFAULT_FPS) -> tuple[Path, int]:
@@ -99,7 +105,7 @@ def write_gif(grids: Sequence[SampleGridFile], path: Path, fps: float = DEFAULT_
     for grid, picture in zip(chosen, pictures):
         frame = Image.new(mode, (width, height), _grey(mode, CAPTION_PAPER))
         frame.paste(picture.convert(mode), (0, 0))
-        ImageDraw.Draw(frame).text((3, height - strip + 2), caption(grid), fill=_grey(mode, CAPTION_INK), font=font)
+        ImageDraw.Draw(frame).text((3, height - strip + 2), grid.label(), fill=_grey(mode, CAPTION_INK), font=font)
         frames.append(frame)
     frame_ms = 1000 / fps
     durations = [round(frame_ms)] * (len(frames) - 1) + [round(max(HOLD_LAST_MS, 2 * frame_ms))]
@@ -124,12 +130,3 @@ def _grey(mode: str, level: int) -> int | tuple[int, int, int]:
 
 def _text_height(font: ImageFont.ImageFont | ImageFont.FreeTypeFont) -> int:
     return int(font.getbbox("epoch 0123456789")[3])
-
-
-def _steps_per_epoch(run: RunDir) -> int | None:
-    """``steps_per_epoch`` from the run's ``summary.json`` (written when an invocation ends), else None."""
-    try:
-        value = json.loads(run.summary.read_text()).get("steps_per_epoch")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return int(value) if isinstance(value, int) and value > 0 else None

@@ -36,7 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from gan_cli.errors import RunDirError
-from gan_cli.files import write_atomic
+from gan_cli.files import read_json_list, read_json_object, write_atomic
+
+#: The page ``gan report`` writes: ``RUN/report.html`` for one run, ``./report.html`` for several without ``--out``.
+REPORT_NAME = "report.html"
 
 METRIC_COLUMNS = ("epoch", "step", "steps_in_row", "d_loss", "g_loss", "d_real", "d_fake",
                   "seconds", "ms_per_step", "diversity", "fd", "label_kl", "classes_covered", "health")
@@ -133,7 +136,7 @@ class RunDir:
     @property
     def report(self) -> Path:
         """``gan report``'s self-contained HTML page about this run (its default place)."""
-        return self.root / "report.html"
+        return self.root / REPORT_NAME
 
     @property
     def best(self) -> Path:
@@ -179,6 +182,14 @@ class SampleGridFile:
         assert self.step is not None
         return (self.step / steps_per_epoch if steps_per_epoch else math.inf), self.step
 
+    def label(self, steps_per_epoch: int | None = None) -> str:
+        """``epoch 12``, or for a grid written inside an epoch ``step 260``, with ``steps_per_epoch``
+        ``step 260 (epoch 26.00)``."""
+        if self.epoch is not None:
+            return f"epoch {self.epoch}"
+        fraction = f" (epoch {self.step / steps_per_epoch:.2f})" if steps_per_epoch and self.step is not None else ""
+        return f"step {self.step}{fraction}"
+
 
 def sample_grid_files(run: RunDir, steps_per_epoch: int | None) -> list[SampleGridFile]:
     """The run's sample grids (see :meth:`RunDir.sample_grid_at`), in training order."""
@@ -190,6 +201,16 @@ def sample_grid_files(run: RunDir, steps_per_epoch: int | None) -> list[SampleGr
             grids.append(SampleGridFile(path, number if match.group(1) == "epoch" else None,
                                         number if match.group(1) == "step" else None))
     return sorted(grids, key=lambda grid: grid.position(steps_per_epoch))
+
+
+def run_steps_per_epoch(summary: Mapping[str, Any] | None, metrics: Sequence[Mapping[str, Any]] = ()) -> int | None:
+    """A run's steps per epoch: from its ``summary.json`` (written when an invocation ends), or while it has none,
+    the step of ``metrics.csv``'s first whole epoch; None when neither says."""
+    value = summary.get("steps_per_epoch") if summary else None
+    if isinstance(value, int) and value > 0:
+        return value
+    whole = [r for r in metrics if r.get("epoch") == 1 and "step" in r]
+    return int(whole[0]["step"]) if whole else None
 
 
 def evenly_spaced(count: int, limit: int) -> list[int]:
@@ -258,13 +279,15 @@ def committed_checkpoints(directory: Path) -> list[tuple[int, Path, dict[str, An
         prefix = Path(str(path)[: -len(MANIFEST_SUFFIX)])
         if match is None or not Path(f"{prefix}.index").exists():
             continue
-        try:
-            manifest = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(manifest, dict) and isinstance(manifest.get("sha256"), dict):
+        manifest = read_json_object(path)
+        if isinstance(manifest.get("sha256"), dict):
             found.append((int(match.group(1)), prefix, manifest))
     return sorted(found, key=lambda item: item[0], reverse=True)
+
+
+def read_changes(run: RunDir) -> list[dict[str, Any]]:
+    """The entries of the run's ``changes.json``, oldest first (none when it is missing or unreadable)."""
+    return [entry for entry in read_json_list(run.changes) if isinstance(entry, dict)]
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:

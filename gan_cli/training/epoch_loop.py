@@ -1,9 +1,10 @@
-"""What every training loop does around its steps: start or resume a run, and at the end of each epoch
-(or at a step cap) evaluate, log, keep the best generator, write grids, checkpoint, and finish.
+"""What every training loop does around its steps: start or resume a run (:func:`begin`), then one linear loop
+(:meth:`EpochLoop.go`) that at the end of each epoch (or at a step cap) measures, logs, keeps the best generator,
+writes grids, checkpoints, and at the end writes the summary.
 
-The GAN loop (``trainer.py``) and the image-to-image loop (``translation_trainer.py``) subclass
-:class:`EpochLoop` and supply what differs: one epoch of steps, what to measure after it, the sample
-grid, the exported models and the summary.
+What differs between the GAN families and the image-to-image ones (the steps themselves, what to measure, the
+sample grid, the exported models, the summary's family part) comes from a :class:`Stepper`
+(``trainer.py``, ``translation_trainer.py``).
 """
 
 from __future__ import annotations
@@ -17,23 +18,27 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import keras
+import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
 from gan_cli import __version__
 from gan_cli.errors import TrainingDiverged, TrainingInterrupted, WriteError
+from gan_cli.families.interface import Family
 from gan_cli.families.optimizers import set_learning_rates
 from gan_cli.files import read_json_object, write_atomic
 from gan_cli.recipe.schema import Recipe, dump_recipe
 from gan_cli.runs.checkpoints import CheckpointStore
-from gan_cli.runs.export import portable_model, save_portable
+from gan_cli.runs.export import portable_model
+from gan_cli.runs.images import save_png
 from gan_cli.runs.plots import plot_loss_curves
 from gan_cli.runs.progress_gif import update_progress_gif
-from gan_cli.runs.run_dir import METRIC_COLUMNS, RunDir, median_row_ms, read_metrics, write_json, write_metrics
+from gan_cli.runs.run_dir import RunDir, median_row_ms, read_changes, read_metrics, write_json, write_metrics
 from gan_cli.runs.tensorboard_log import TensorBoardLog
+from gan_cli.training.epoch_eval import EpochEvaluation
 from gan_cli.training.plan import TrainingPlan
 
 #: Steps at the start of an invocation left out of ``ms_per_step`` (tracing, warm caches).
@@ -98,7 +103,7 @@ def _record_changes(run: RunDir, step: int, changes: Sequence[tuple[str, Any, An
     The entries from a checkpoint's step on are part of the recipe that checkpoint resumes with
     (``plan.trained_recipe``).
     """
-    entries = json.loads(run.changes.read_text()) if run.changes.is_file() else []
+    entries = read_changes(run)
     entries.append({"step": step, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "changes": {key: {"from": old, "to": new} for key, old, new in changes},
                     **({"sources": {key: sources[key] for key, _, _ in changes if key in sources}} if sources else {})})
@@ -138,38 +143,100 @@ def _due(period: int | None, number: int, finished_epoch: bool, done: bool, firs
     return bool(period) and (done or (finished_epoch and ((first and number == 1) or number % (period or 1) == 0)))
 
 
-class EpochLoop:
-    """The epoch-end cadence of one ``train`` invocation; subclasses train the steps.
+#: ``(index in epoch, count, global step) -> each step's values``: trains ``count`` consecutive steps.
+StepFunction = Callable[[int, int, int], list[dict[str, float]]]
 
-    Subclasses set ``recipe``, ``run``, ``models`` (with a ``generator``), ``store``, ``per_epoch``,
-    ``total``, ``echo``, ``progress`` and ``step_seconds`` and implement ``_epoch`` (with ``_steps``),
-    ``_inspect``, ``_write_grid`` and ``_results``.
+
+class Stepper(Protocol):
+    """What one kind of family gives the epoch loop: its steps and what to show and keep after them. The GAN
+    families' is :class:`gan_cli.training.trainer.GanStepper`; pix2pix's and CycleGAN's is
+    :class:`gan_cli.training.translation_trainer.TranslationStepper`."""
+
+    @property
+    def models(self) -> Family:
+        """The family's models (their generator is kept in ``best/``; their optimizers take the learning rates)."""
+        ...
+
+    @property
+    def columns(self) -> Sequence[str]:
+        """The columns of ``metrics.csv``."""
+        ...
+
+    @property
+    def fake_score_label(self) -> str:
+        """How the epoch line names D's mean score of the fakes."""
+        ...
+
+    @property
+    def steps_per_call(self) -> int:
+        """The most consecutive steps one call of :meth:`epoch_steps`' function may train."""
+        ...
+
+    @property
+    def evaluation(self) -> EpochEvaluation:
+        """The measurements at epoch ends (``eval.every``)."""
+        ...
+
+    def epoch_steps(self, epoch: int, first: int, last: int, step: int) -> StepFunction:
+        """A function ``(index in epoch, count, global step) -> each step's values`` that trains ``count``
+        consecutive steps of ``epoch``, which will run from its ``first`` to ``last`` index starting at global
+        ``step``."""
+        ...
+
+    def inspect(self, row: dict[str, Any], evaluate_now: bool) -> dict[str, Any]:
+        """Columns measured after the epoch's steps (``fd`` when ``evaluate_now``; ``health`` warnings)."""
+        ...
+
+    def grid(self) -> np.ndarray:
+        """The sample grid of the fixed inputs, as a uint8 picture."""
+        ...
+
+    def export(self, run: RunDir) -> None:
+        """Write the run's portable generators (``generator.keras``, and CycleGAN's ``generator_b2a.keras``)."""
+        ...
+
+    def results(self, last: dict[str, Any]) -> dict[str, Any]:
+        """``summary.json``'s part about this family: final losses, data, parameter counts (``last``: last row)."""
+        ...
+
+    def state(self) -> dict[str, Any]:
+        """What the stepper must carry over a resume (saved in each checkpoint's manifest)."""
+        ...
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Continue from a checkpoint manifest's loop state."""
+        ...
+
+
+class EpochLoop:
+    """One ``train`` invocation's cadence around the stepper's steps: per epoch, train, measure, log, keep the
+    best generator, write the grid, checkpoint and export; then the summary.
+
+    Args:
+        recipe, run, store: the run's recipe, directory and checkpoint store.
+        stepper: trains the steps and shows what they made.
+        per_epoch, total: steps per epoch and in all (``train.steps`` may end inside an epoch).
+        echo, progress: where lines go; whether to show a tqdm bar per epoch (None: on a terminal).
+        chief: False on non-chief multi-worker processes: they train and checkpoint to scratch, the chief
+            writes the run.
     """
 
-    recipe: Recipe
-    run: RunDir
-    models: Any
-    store: CheckpointStore
-    per_epoch: int
-    total: int
-    echo: Callable[[str], None]
-    step_seconds: list[float]
-    progress: bool | None
-    best_fd: float = math.inf
-    #: columns of ``metrics.csv``
-    columns: Sequence[str] = METRIC_COLUMNS
-    #: how the epoch line names D's mean score of the fakes
-    fake_score_label = "D(G(z))"
-    #: False on non-chief multi-worker processes: they train and checkpoint to scratch, the chief writes the run
-    chief = True
-    #: the signal (SIGINT, SIGTERM) that asked training to stop after the current step, if any
-    stop_signal: int | None = None
-    #: divergence rollbacks so far, and the learning-rate factor they left (both saved with each checkpoint)
-    rollbacks = 0
-    lr_scale = 1.0
-    #: TensorBoard events of the rows and grids as they are written (records nothing before :meth:`go` opens it,
-    #: on non-chiefs, or with ``logs.tensorboard: false``)
-    board = TensorBoardLog(None)
+    def __init__(self, recipe: Recipe, run: RunDir, store: CheckpointStore, stepper: Stepper, per_epoch: int,
+                 total: int, echo: Callable[[str], None], progress: bool | None, chief: bool = True) -> None:
+        self.recipe, self.run, self.store, self.stepper = recipe, run, store, stepper
+        self.per_epoch, self.total = per_epoch, total
+        self.echo, self.progress, self.chief = echo, progress, chief
+        #: seconds of each step this invocation trained
+        self.step_seconds: list[float] = []
+        self.best_fd = math.inf
+        #: the signal (SIGINT, SIGTERM) that asked training to stop after the current step, if any
+        self.stop_signal: int | None = None
+        #: divergence rollbacks so far, and the learning-rate factor they left (both saved with each checkpoint)
+        self.rollbacks = 0
+        self.lr_scale = 1.0
+        #: TensorBoard events of the rows and grids as they are written (none before :meth:`go` opens it, on
+        #: non-chiefs, or with ``logs.tensorboard: false``)
+        self.board = TensorBoardLog(None)
 
     def go(self, step: int, metric_rows: list[dict[str, Any]], seconds_before: float,
            loop_state: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -202,7 +269,7 @@ class EpochLoop:
                 if self.stop_signal is not None:  # arrived before the first step or during the last epoch's end
                     self._stop(None, step, metric_rows, last_saved)
                 epoch = step // self.per_epoch
-                row, step = self._epoch(epoch, step, seconds_before + time.perf_counter() - started)
+                row, step = self._steps(epoch, step, seconds_before + time.perf_counter() - started)
                 finished_epoch = step % self.per_epoch == 0
                 done = step >= self.total
                 if self.stop_signal is not None and (row["steps_in_row"] == 0 or not (finished_epoch or done)):
@@ -210,21 +277,13 @@ class EpochLoop:
                 number = epoch + 1
                 end = (number, finished_epoch, done)
                 if self.chief:
-                    row.update(self._inspect(row, _due(every.eval.every, *end)))
+                    row.update(self.stepper.inspect(row, _due(every.eval.every, *end)))
                 problem = self._divergence(row, weights=_due(every.checkpoints.every_epochs, *end))
                 if problem is not None:
                     step = self._roll_back(problem, number, last_saved, row, metric_rows)
                     continue
-                self._add_row(row, metric_rows)
-                self.board.log_row(row)
-                self.echo(self._line(row))
-                for symptom in filter(None, str(row.get("health", "")).split("; ")):
-                    self.echo(f"warning: epoch {number}: {symptom}")
-                if "fd" in row and row["fd"] < self.best_fd:
-                    self.best_fd = row["fd"]
-                    self.store.write_snapshot(self.run.best, step, portable_model(self.models.generator),
-                                              {"fd": row["fd"], "step": step, "epoch": step / self.per_epoch,
-                                               **self._eval_protocol()})
+                self._report(row, number, metric_rows)
+                self._keep_if_best(row, step)
                 wrote_grid = self.chief and _due(every.sampling.every_epochs, *end, first=True)
                 if wrote_grid:
                     self.board.log_grid(self._write_grid(step), step)
@@ -257,19 +316,31 @@ class EpochLoop:
         self.echo(f"done: {step} steps in {elapsed:.1f} s{speed}; run directory {self.run.root}")
         return summary
 
-    def _epoch(self, epoch: int, step: int, seconds_so_far: float) -> tuple[dict[str, Any], int]:
-        """Train from ``step`` to the end of ``epoch`` (or the step cap); returns its metrics row and the step."""
-        raise NotImplementedError
+    def _report(self, row: dict[str, Any], number: int, metric_rows: list[dict[str, Any]]) -> None:
+        """Record epoch ``number``'s row (``metrics.csv``, TensorBoard) and echo its line and health warnings."""
+        self._add_row(row, metric_rows)
+        self.board.log_row(row)
+        self.echo(self._line(row))
+        for symptom in filter(None, str(row.get("health", "")).split("; ")):
+            self.echo(f"warning: epoch {number}: {symptom}")
 
-    def _steps(self, epoch: int, step: int, seconds_so_far: float,
-               run_steps: Callable[[int, int, int], list[dict[str, float]]], per_call: int = 1
-               ) -> tuple[dict[str, Any], int]:
-        """Run ``run_steps(index in epoch, count, global step)`` — ``count`` consecutive steps, at most
-        ``per_call``, never past the epoch's end or the step cap — from ``step`` to the end of ``epoch`` under
-        a tqdm bar, timing each call; returns the row (epoch, step, the mean of every value the steps
-        returned, cumulative seconds, ms per step) and the new step."""
+    def _keep_if_best(self, row: dict[str, Any], step: int) -> None:
+        """When the row's FD beats the best so far, snapshot the generator in ``best/`` with how it was measured."""
+        if "fd" in row and row["fd"] < self.best_fd:
+            self.best_fd = row["fd"]
+            self.store.write_snapshot(self.run.best, step, portable_model(self.stepper.models.generator),
+                                      {"fd": row["fd"], "step": step, "epoch": step / self.per_epoch,
+                                       **self._eval_protocol()})
+
+    def _steps(self, epoch: int, step: int, seconds_so_far: float) -> tuple[dict[str, Any], int]:
+        """Train from ``step`` to the end of ``epoch`` (or the step cap) under a tqdm bar: the stepper's function
+        for the epoch, called for ``count`` consecutive steps at a time (at most ``steps_per_call``), each call
+        timed. Returns the row (epoch, step, the mean of every value the steps returned, cumulative seconds,
+        ms per step) and the new step."""
         first = step - epoch * self.per_epoch
         last = min(self.per_epoch, self.total - epoch * self.per_epoch)
+        run_steps = self.stepper.epoch_steps(epoch, first, last, step)
+        per_call = self.stepper.steps_per_call
         sums: dict[str, float] = {}
         bar = tqdm(total=self.per_epoch, initial=first, desc=f"epoch {epoch + 1}/{self.recipe.train.epochs}",
                    unit="step", leave=False, disable=None if self.progress is None else not self.progress)
@@ -288,8 +359,9 @@ class EpochLoop:
                         sums[key] = sums.get(key, 0.0) + value
                 bar.update(count)
                 done = index - first
+                fakes = self.stepper.fake_score_label
                 bar.set_postfix_str(f"d_loss {sums['d_loss'] / done:.3f}  g_loss {sums['g_loss'] / done:.3f}  D(x) "
-                                    f"{sums['d_real'] / done:.2f}  {self.fake_score_label} {sums['d_fake'] / done:.2f}")
+                                    f"{sums['d_real'] / done:.2f}  {fakes} {sums['d_fake'] / done:.2f}")
         finally:
             bar.close()
         count = index - first
@@ -299,14 +371,10 @@ class EpochLoop:
                "seconds": seconds_so_far + seconds, "ms_per_step": 1000 * seconds / max(count, 1)}
         return row, step
 
-    def _inspect(self, row: dict[str, Any], evaluate_now: bool) -> dict[str, Any]:
-        """Columns measured after the epoch's steps (``fd`` when ``evaluate_now``; ``health`` warnings)."""
-        raise NotImplementedError
-
     def _write_grid(self, step: int) -> Path:
         """Write the sample grid of ``step`` (``RUN/samples/epoch_NNNN.png``, or ``step_NNNNNNN.png`` inside an
         epoch) and return its path."""
-        raise NotImplementedError
+        return save_png(self.run.sample_grid_at(step, self.per_epoch), self.stepper.grid())
 
     def _line(self, row: dict[str, Any]) -> str:
         """The epoch's summary line: losses (and any extra loss terms), D's mean scores, speed, and the
@@ -314,7 +382,7 @@ class EpochLoop:
         terms = "".join(f"  {k} {row[k]:.4f}" for k in ("g_adv", "l1", "fm", "cycle", "identity") if k in row)
         line = (f"epoch {int(row['epoch'])}/{self.recipe.train.epochs}  step {int(row['step'])}  "
                 f"d_loss {row['d_loss']:.4f}  g_loss {row['g_loss']:.4f}{terms}  D(x) {row['d_real']:.3f}  "
-                f"{self.fake_score_label} {row['d_fake']:.3f}  {row['ms_per_step']:.1f} ms/step")
+                f"{self.stepper.fake_score_label} {row['d_fake']:.3f}  {row['ms_per_step']:.1f} ms/step")
         if "val_l1" in row:
             line += f"  val L1 {row['val_l1']:.4f}"
         if "fd" in row:
@@ -345,30 +413,27 @@ class EpochLoop:
             **speed,
             "precision": keras.mixed_precision.global_policy().name,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            **self._results(metric_rows[-1] if metric_rows else {}),
+            **self.stepper.results(metric_rows[-1] if metric_rows else {}),
             "checkpoint": self.store.latest,
             "best": {"fd": self.best_fd, "directory": str(self.run.best)} if math.isfinite(self.best_fd) else None,
             "versions": {"gan": __version__, "keras": keras.__version__, "tensorflow": tf.__version__},
         }
 
-    def _results(self, last: dict[str, Any]) -> dict[str, Any]:
-        """The summary's loop-specific part: final losses, data, parameter counts (``last``: the last row)."""
-        raise NotImplementedError
-
     def _export(self, step: int) -> None:
-        """Export the generator (portable, atomically) beside each checkpoint, with the step it was made at."""
-        save_portable(self.models.generator, self.run.generator)
+        """Export the generator(s) (portable, atomically) beside each checkpoint, with the step they were made at."""
+        self.stepper.export(self.run)
         write_json(self.run.generator_info, {"step": step, "epoch": step / self.per_epoch})
 
     def _eval_protocol(self) -> dict[str, Any]:
-        return {"n": self.recipe.eval.n, "against": self.recipe.eval.against}
+        """How ``best/``'s FD was measured (its ``generator.json`` records it)."""
+        return {"n": self.recipe.eval.n, "against": self.recipe.eval.against,
+                "evaluator_id": self.stepper.evaluation.evaluator_id}
 
     def _previous_best(self) -> float:
         """The FD of ``best/`` when resuming under the same evaluation protocol; else infinity."""
-        info_path = RunDir(self.run.best).generator_info
-        if not info_path.is_file():
+        info = read_json_object(RunDir(self.run.best).generator_info)
+        if "fd" not in info:
             return math.inf
-        info = json.loads(info_path.read_text())
         same = (info.get("n"), info.get("against")) == (self.recipe.eval.n, self.recipe.eval.against)
         return float(info["fd"]) if same else math.inf
 
@@ -423,7 +488,7 @@ class EpochLoop:
         """Append ``row`` to the run's rows and (on the chief) rewrite ``metrics.csv`` with them."""
         metric_rows.append(row)
         if self.chief:
-            write_metrics(self.run.metrics, metric_rows, self.columns)
+            write_metrics(self.run.metrics, metric_rows, self.stepper.columns)
 
     def _divergence(self, row: dict[str, Any], weights: bool) -> str | None:
         """What is non-finite after ``row``'s steps, or None: a loss, or with ``weights`` (a checkpoint is about
@@ -464,13 +529,10 @@ class EpochLoop:
         return step
 
     def _loop_state(self) -> dict[str, Any]:
-        """What the loop itself must carry over a resume, saved in each checkpoint's manifest."""
+        """What the loop (and its stepper) must carry over a resume, saved in each checkpoint's manifest."""
         state: dict[str, Any] = {"best_fd": self.best_fd if math.isfinite(self.best_fd) else None,
                                  "rollbacks": self.rollbacks, "lr_scale": self.lr_scale}
-        health = getattr(self, "health", None)
-        if health is not None:
-            state["health"] = health.state()
-        return state
+        return {**state, **self.stepper.state()}
 
     def _load_loop_state(self, state: dict[str, Any]) -> None:
         """Continue from a checkpoint's :meth:`_loop_state` (a checkpoint without one: a fresh loop's)."""
@@ -478,12 +540,10 @@ class EpochLoop:
             self.best_fd = float(state["best_fd"])
         self.rollbacks = int(state.get("rollbacks", 0))
         self.lr_scale = float(state.get("lr_scale", 1.0))
-        health = getattr(self, "health", None)
-        if health is not None and "health" in state:
-            health.load_state(state["health"])
+        self.stepper.load_state(state)
 
     def _set_learning_rates(self) -> None:
         """The recipe's learning rates times :attr:`lr_scale`, over whatever the checkpoint restored."""
         rates = {"generator": self.recipe.optimizers.generator.learning_rate,
                  "discriminator": self.recipe.optimizers.discriminator.learning_rate}
-        set_learning_rates(self.models.optimizers(), rates, self.lr_scale)
+        set_learning_rates(self.stepper.models.optimizers(), rates, self.lr_scale)

@@ -14,9 +14,18 @@ from pathlib import Path
 from typing import Any
 
 from gan_cli.errors import RecipeError, RunDirError, UsageError
-from gan_cli.recipe.schema import RESUMABLE_KEYS, Recipe, flatten_keys, load_recipe, parse_recipe, recipe_changes
+from gan_cli.recipe.loading import load_recipe, parse_recipe
+from gan_cli.recipe.schema import RESUMABLE_KEYS, Recipe, flatten_keys, recipe_changes
 from gan_cli.recipe.shipped import recipe_path
-from gan_cli.runs.run_dir import MANIFEST_SUFFIX, RunDir, committed_checkpoints, default_run_root, new_run, open_run
+from gan_cli.runs.run_dir import (
+    MANIFEST_SUFFIX,
+    RunDir,
+    committed_checkpoints,
+    default_run_root,
+    new_run,
+    open_run,
+    read_changes,
+)
 
 #: Where a change made on resume came from (``TrainingPlan.sources``, ``changes.json``): an edit of the run's
 #: ``recipe.yaml`` since gan wrote it, or ``--set`` (and ``--seed``); a recipe file given with ``--out RUN`` is
@@ -110,7 +119,7 @@ def trained_recipe(run: RunDir) -> Recipe | None:
         return None
     step, prefix, manifest = committed[0]
     flat = flatten_keys(manifest["recipe"])
-    for entry in _change_entries(run):
+    for entry in read_changes(run):
         if isinstance(entry.get("step"), int) and entry["step"] >= step and isinstance(entry.get("changes"), dict):
             flat.update({key: change.get("to") for key, change in entry["changes"].items() if isinstance(change, dict)})
     nested: dict[str, Any] = {}
@@ -121,15 +130,6 @@ def trained_recipe(run: RunDir) -> Recipe | None:
             where = where.setdefault(section, {})
         where[name] = value
     return parse_recipe(nested, source=f"{prefix}{MANIFEST_SUFFIX} (the recipe its checkpoint was trained with)")
-
-
-def _change_entries(run: RunDir) -> list[dict[str, Any]]:
-    """The entries of the run's ``changes.json`` (none when it is missing or unreadable)."""
-    try:
-        entries = json.loads(run.changes.read_text())
-    except (OSError, ValueError):
-        return []
-    return [entry for entry in entries if isinstance(entry, dict)] if isinstance(entries, list) else []
 
 
 def _absolute_data_path(recipe: Recipe) -> Recipe:

@@ -9,7 +9,6 @@ distribution. It passes when training finishes and :func:`check_run` finds every
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 import tempfile
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gan_cli.errors import RunDirError
+from gan_cli.files import read_json
 from gan_cli.recipe.schema import TRANSLATION_FAMILIES, Recipe
 from gan_cli.runs.run_dir import RunDir, read_metrics
 from gan_cli.training.plan import plan_training
@@ -110,7 +110,7 @@ def check_run(run: RunDir, recipe: Recipe) -> list[str]:
         raise fail(f"{run.recipe.name} missing")
     checks.append(f"{run.recipe.name}: the resolved recipe")
     try:
-        summary = json.loads(run.summary.read_text())
+        summary = read_json(run.summary)
     except (OSError, ValueError) as exc:
         raise fail(f"{run.summary.name} missing or unreadable ({exc})") from None
     if not summary.get("finished") or not summary.get("steps"):

@@ -1,22 +1,21 @@
-"""The training loop: alternate the family's updates, show progress, write the run directory.
+"""Training the GAN families (gan, cgan, infogan): their steps (:class:`GanStepper`) inside the shared
+:class:`~gan_cli.training.epoch_loop.EpochLoop`.
 
-Randomness is a pure function of the recipe's seed and the step counter (batch indices per epoch
-from ``numpy.random.default_rng([seed, epoch])``, noise from ``tf.random.stateless_normal`` with
-``[seed, step]``), and the only other random state, the dropout SeedGenerators, is checkpointed
-with the weights. So a resumed run continues exactly where a straight run would have been.
+Randomness is a pure function of the recipe's seed and the step counter (batch indices per epoch as
+:mod:`gan_cli.training.schedule` draws them, noise from ``tf.random.stateless_normal`` with ``[seed, step]``),
+and the only other random state, the dropout SeedGenerators, is checkpointed with the weights. So a resumed
+run continues exactly where a straight run would have been.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -24,19 +23,21 @@ from gan_cli.data import DataOutline, ImageSet, load_images, outline_images
 from gan_cli.data.transforms import to_unit_range
 from gan_cli.device import distribute, precision, xla
 from gan_cli.errors import DataError
-from gan_cli.evaluation.evaluator import Evaluator, load_or_build_evaluator
 from gan_cli.evaluation.health import HealthMonitor
-from gan_cli.evaluation.measure import measure, real_images
 from gan_cli.evaluation.metrics import diversity
 from gan_cli.families import FAMILIES
+from gan_cli.families.interface import GanFamily
 from gan_cli.recipe.schema import TRANSLATION_FAMILIES, Recipe, TrainSpec
 from gan_cli.runs import images as imgs
 from gan_cli.runs.checkpoints import CheckpointStore
-from gan_cli.runs.run_dir import RunDir
+from gan_cli.runs.export import save_portable
+from gan_cli.runs.run_dir import METRIC_COLUMNS, RunDir
 from gan_cli.sampling import generate, latent_batch
 from gan_cli.training import translation_trainer
+from gan_cli.training.epoch_eval import EpochEvaluation
 from gan_cli.training.epoch_loop import EpochLoop, begin
 from gan_cli.training.plan import TrainingPlan
+from gan_cli.training.schedule import epoch_indices, epoch_rng, set_up, steps_per_epoch, total_steps
 
 #: Offset that keeps the WGAN-GP interpolation seeds apart from the noise seeds.
 PENALTY_STREAM = 2**40
@@ -46,63 +47,37 @@ LABEL_STREAM = 2**41
 CODE_STREAM = 2**42
 
 
-def steps_per_epoch(num_images: int, batch_size: int) -> int:
-    """``N // batch_size``, as the tutorial counts an epoch.
-
-    Raises:
-        DataError: fewer images than one batch.
-    """
-    if num_images < batch_size:
-        raise DataError(f"data: {num_images} images, fewer than train.batch_size {batch_size}; "
-                        "lower train.batch_size or use more data")
-    return num_images // batch_size
-
-
 def batch_indices(spec: TrainSpec, seed: int, epoch: int, num_images: int, steps: int,
                   replicas: int = 1) -> np.ndarray:
-    """Indices of the real images for every step of one epoch, shape (steps, d_steps, batch_size x replicas).
-
-    ``random`` draws with replacement (the tutorial's ``np.random.randint``); ``shuffle`` takes a
-    fresh permutation each epoch. Depends only on (seed, epoch), so resume needs no RNG state.
-    """
-    rng = np.random.default_rng([seed, epoch])
-    shape = (steps, spec.d_steps, spec.batch_size * replicas)
-    if spec.batch_selection == "random":
-        return rng.integers(0, num_images, size=shape)
-    return rng.permutation(num_images)[: int(np.prod(shape))].reshape(shape)
+    """Indices of the real images for every step of one epoch, shape (steps, d_steps, batch_size x replicas)
+    (:func:`~gan_cli.training.schedule.epoch_indices`, one row per step)."""
+    batch = spec.batch_size * replicas
+    order = epoch_indices(epoch_rng(seed, epoch), num_images, steps, spec.d_steps * batch, spec.batch_selection)
+    return order.reshape(steps, spec.d_steps, batch)
 
 
-def _prepare(recipe: Recipe) -> tuple[ImageSet, Any, int, int]:
+def _prepare(recipe: Recipe) -> tuple[ImageSet, GanFamily, int, int]:
     """Seed, load the data, build the family's models: (data, models, steps per epoch, total steps).
 
     Raises:
         DataError, RecipeError: the data or networks do not fit the recipe.
     """
-    strategy = _set_up(recipe)
+    strategy = set_up(recipe)
     data = load_images(recipe.data)
     models, per_epoch, total = _build(recipe, strategy, data.image_shape, data.num_classes, len(data.images))
     return data, models, per_epoch, total
 
 
-def _set_up(recipe: Recipe) -> Any:
-    """The recipe's distribution strategy (None: one device), with Keras seeded and the precision policy set."""
-    strategy = distribute.make_strategy(recipe.train.distribute)
-    keras.utils.set_random_seed(recipe.seed)
-    precision.apply(recipe.train.precision)
-    return strategy
-
-
 def _build(recipe: Recipe, strategy: Any, image_shape: tuple[int, int, int], num_classes: int | None,
-           num_images: int) -> tuple[Any, int, int]:
+           num_images: int) -> tuple[GanFamily, int, int]:
     """The family's models for images of ``image_shape``: (models, steps per epoch, total steps).
 
     Raises:
         DataError, RecipeError: the data or networks do not fit the recipe.
     """
     global_batch = recipe.train.batch_size * distribute.replicas(strategy)
-    per_epoch = steps_per_epoch(num_images, global_batch * recipe.train.d_steps)
-    total = recipe.train.epochs * per_epoch
-    total = min(total, recipe.train.steps) if recipe.train.steps else total
+    per_epoch = steps_per_epoch(num_images, global_batch * recipe.train.d_steps, f"{num_images} images")
+    _, total = total_steps(recipe, per_epoch)
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         models = FAMILIES[recipe.family](recipe, image_shape, num_classes)
     models.strategy = strategy
@@ -124,7 +99,7 @@ def describe(recipe: Recipe) -> list[str]:
     outline = outline_images(recipe.data)
     if outline is None:
         return _describe_built(recipe, *_prepare(recipe))
-    strategy = _set_up(recipe)
+    strategy = set_up(recipe)
     missing = outline.missing
     if missing is None:  # a local copy: read it (it may differ from the definition), or say why it cannot be
         try:
@@ -138,7 +113,7 @@ def describe(recipe: Recipe) -> list[str]:
     return [*_describe_built(recipe, outline, *built), f"data not read: {missing}"]
 
 
-def _describe_built(recipe: Recipe, data: ImageSet | DataOutline, models: Any, per_epoch: int,
+def _describe_built(recipe: Recipe, data: ImageSet | DataOutline, models: GanFamily, per_epoch: int,
                     total: int) -> list[str]:
     """:func:`describe`'s lines for data and models already built."""
     return [
@@ -158,7 +133,7 @@ def _describe_built(recipe: Recipe, data: ImageSet | DataOutline, models: Any, p
     ]
 
 
-def _frozen_trainable_count(models: Any) -> int:
+def _frozen_trainable_count(models: GanFamily) -> int:
     """Parameters the combined model's update trains, counted with D frozen as during that update."""
     models.discriminator.trainable = False
     try:
@@ -209,8 +184,9 @@ def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: boo
     if plan.resume and step > 0:
         fixed = store.fixed_latents.numpy()
 
-    loop = _Loop(recipe, run, models, store, data, per_epoch, total, fixed, echo if chief else _silent, progress)
-    loop.chief = chief
+    echo = echo if chief else _silent
+    stepper = GanStepper(recipe, models, data, per_epoch, fixed, echo, progress)
+    loop = EpochLoop(recipe, run, store, stepper, per_epoch, total, echo, progress, chief)
     return loop.go(step, metric_rows, seconds_before, loop_state)
 
 
@@ -218,13 +194,18 @@ def _silent(line: str) -> None:
     """A non-chief worker's echo: its lines would repeat the chief's."""
 
 
-class _Loop(EpochLoop):
-    """State of one ``train`` invocation of a GAN; the epoch-end cadence is :class:`EpochLoop`'s."""
+class GanStepper:
+    """The steps of a GAN family and what the epoch loop shows of them (a
+    :class:`~gan_cli.training.epoch_loop.Stepper`): real batches and noise made on tf.data's threads, the
+    health monitor, FD at epoch ends, grids of a fixed latent batch."""
 
-    def __init__(self, recipe: Recipe, run: RunDir, models: Any, store: CheckpointStore, data: ImageSet,
-                 per_epoch: int, total: int, fixed: np.ndarray, echo: Callable[[str], None],
-                 progress: bool | None) -> None:
-        self.recipe, self.run, self.models, self.store = recipe, run, models, store
+    columns = METRIC_COLUMNS
+    fake_score_label = "D(G(z))"
+
+    def __init__(self, recipe: Recipe, models: GanFamily, data: ImageSet, per_epoch: int, fixed: np.ndarray,
+                 echo: Callable[[str], None], progress: bool | None) -> None:
+        self.recipe, self.models, self.per_epoch = recipe, models, per_epoch
+        self.steps_per_call = recipe.train.steps_per_call
         # variables, so the tf.data pipeline captures them by reference rather than copying the data set
         self.images = tf.Variable(data.images, trainable=False, name="training_images")
         self.labels = tf.Variable(data.labels, trainable=False, name="training_labels") \
@@ -235,24 +216,20 @@ class _Loop(EpochLoop):
             if models.conditional or models.info is not None else None
         self.data_description = data.description
         self.num_images = len(data.images)
-        self.per_epoch, self.total, self.fixed = per_epoch, total, fixed
-        self.echo = echo
-        self.progress = progress
-        self.step_seconds: list[float] = []
+        self.fixed = fixed
         reference = data.images[np.random.default_rng(recipe.seed).permutation(len(data.images))[: len(fixed)]]
         self.health = HealthMonitor(recipe.health, models.real_target, diversity(reference),
                                     scores_are_probabilities=models.objective.probabilities)
-        self.evaluator: Evaluator | None = None
-        self.eval_real: np.ndarray | None = None
-        self.best_fd = math.inf
+        self.evaluation = EpochEvaluation(recipe.data, recipe.eval.against, recipe.eval.n, recipe.seed, echo,
+                                          progress)
 
-    def _epoch(self, epoch: int, step: int, seconds_so_far: float) -> tuple[dict[str, float], int]:
-        """Train from ``step`` to the end of ``epoch`` (or the step cap); returns its metrics row."""
+    def epoch_steps(self, epoch: int, first: int, last: int, step: int
+                    ) -> Callable[[int, int, int], list[dict[str, float]]]:
+        """Steps of ``epoch`` fed from a prefetching :meth:`_batches` pipeline of its indices ``first`` to ``last``."""
         strategy = self.models.strategy
         order = batch_indices(self.recipe.train, self.recipe.seed, epoch, self.num_images, self.per_epoch,
                               distribute.replicas(strategy))
-        first = step - epoch * self.per_epoch
-        batches = self._batches(order, first, min(self.per_epoch, self.total - epoch * self.per_epoch), step)
+        batches = self._batches(order, first, last, step)
 
         def run_steps(index: int, count: int, step: int) -> list[dict[str, float]]:
             arguments = []
@@ -266,13 +243,9 @@ class _Loop(EpochLoop):
                 self.health.observe_step(values["d_real"], values["d_fake"])
             return results
 
-        return self._steps(epoch, step, seconds_so_far, run_steps, self.recipe.train.steps_per_call)
+        return run_steps
 
-    def _eval_protocol(self) -> dict[str, Any]:
-        evaluator = self.evaluator.id if self.evaluator is not None else None
-        return {**super()._eval_protocol(), "evaluator_id": evaluator}
-
-    def _inspect(self, row: dict[str, Any], evaluate_now: bool) -> dict[str, Any]:
+    def inspect(self, row: dict[str, Any], evaluate_now: bool) -> dict[str, Any]:
         """Sample diversity, optional evaluation, and the health monitor's symptoms for one row."""
         finite = math.isfinite(row["d_loss"]) and math.isfinite(row["g_loss"])
         extra: dict[str, Any] = {}
@@ -290,15 +263,9 @@ class _Loop(EpochLoop):
 
     def _evaluate(self) -> dict[str, Any]:
         """FD, label KL and classes covered of ``eval.n`` samples (a fixed latent batch) against real data."""
-        spec = self.recipe.eval
-        if self.evaluator is None:
-            self.evaluator = load_or_build_evaluator(dataclasses.replace(self.recipe.data, limit=None),
-                                                     echo=self.echo, progress=self.progress)
-            self.eval_real = real_images(self.recipe.data, spec.against, spec.n, self.recipe.seed)
-        latents = latent_batch(spec.n, self.models.latent_dim, self.recipe.seed + 1)
+        latents = latent_batch(self.recipe.eval.n, self.models.latent_dim, self.recipe.seed + 1)
         fake = to_unit_range(generate(self.models.generator, latents))  # balanced labels if conditional
-        assert self.eval_real is not None
-        result = measure(fake, self.eval_real, self.evaluator, seed=self.recipe.seed, full=False)
+        result = self.evaluation.measure(fake)
         values: dict[str, Any] = {"fd": result["fd"]}
         if "labels" in result:
             values["label_kl"] = result["labels"]["kl_real_fake"]
@@ -370,15 +337,25 @@ class _Loop(EpochLoop):
         return (list(inputs["reals"]), list(inputs["noises"]), inputs["noise_g"],
                 list(inputs["penalty"]) if self.models.penalized else None, labels)
 
-    def _write_grid(self, step: int) -> Path:
+    def grid(self) -> np.ndarray:
+        """The fixed latents' images in ``sampling.grid`` (one row per class for cgan and InfoGAN)."""
         sampling = self.recipe.sampling
         rows, cols = sampling.grid
         pictures = generate(self.models.generator, self.fixed, self.fixed_labels)
-        grid = imgs.make_grid(pictures, rows, cols, invert=sampling.invert,
+        return imgs.make_grid(pictures, rows, cols, invert=sampling.invert,
                               upscale=sampling.upscale or imgs.auto_upscale(pictures.shape[1]))
-        return imgs.save_png(self.run.sample_grid_at(step, self.per_epoch), grid)
 
-    def _results(self, last: dict[str, Any]) -> dict[str, Any]:
+    def export(self, run: RunDir) -> None:
+        save_portable(self.models.generator, run.generator)
+
+    def state(self) -> dict[str, Any]:
+        return {"health": self.health.state()}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        if "health" in state:
+            self.health.load_state(state["health"])
+
+    def results(self, last: dict[str, Any]) -> dict[str, Any]:
         return {
             "final": {k: last[k] for k in ("d_loss", "g_loss", "d_real", "d_fake") if k in last},
             "data": self.data_description,

@@ -1,7 +1,8 @@
-"""The training loop of the image-to-image families (pix2pix, CycleGAN).
+"""Training the image-to-image families (pix2pix, CycleGAN): their steps (:class:`TranslationStepper`) inside
+the shared :class:`~gan_cli.training.epoch_loop.EpochLoop`.
 
-Like the GAN loop, every random choice is a pure function of the recipe's seed and the step: batch
-indices per epoch from ``numpy.random.default_rng([seed, epoch])`` (for unpaired data A's and B's
+Like the GAN families', every random choice is a pure function of the recipe's seed and the step: batch
+indices per epoch as :mod:`gan_cli.training.schedule` draws them (for unpaired data A's and B's
 indices are drawn one after the other), crops and flips from stateless seeds ``[seed, AUGMENT_STREAM +
 2·step (+1 for B)]``, the history pools' draws from ``[seed, step]``; G's dropout state and the pools'
 contents are checkpointed with the weights. So a resumed run continues exactly where a straight run
@@ -15,10 +16,8 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -26,31 +25,22 @@ from gan_cli.data import outline_images
 from gan_cli.data.pairs import ImagePairs, load_pairs
 from gan_cli.device import precision
 from gan_cli.errors import DataError
-from gan_cli.evaluation.evaluator import Evaluator, load_or_build_evaluator
-from gan_cli.evaluation.measure import measure, real_images
 from gan_cli.evaluation.translation import target_spec
 from gan_cli.families import TRANSLATORS
+from gan_cli.families.interface import TranslationFamily
 from gan_cli.recipe.schema import Recipe
 from gan_cli.runs import images as imgs
 from gan_cli.runs.checkpoints import CheckpointStore
 from gan_cli.runs.export import save_portable
 from gan_cli.runs.run_dir import TRANSLATION_COLUMNS, RunDir
 from gan_cli.sampling import example_pairs, translate_images
-from gan_cli.training.epoch_loop import EpochLoop, begin
+from gan_cli.training.epoch_eval import EpochEvaluation
+from gan_cli.training.epoch_loop import EpochLoop, StepFunction, begin
 from gan_cli.training.plan import TrainingPlan
+from gan_cli.training.schedule import epoch_indices, epoch_rng, set_up, steps_per_epoch, total_steps
 
 #: Offset that keeps the augmentation seeds apart from the pools' seeds.
 AUGMENT_STREAM = 2**40
-
-
-def epoch_indices(rng: np.random.Generator, count: int, steps: int, batch: int, selection: str) -> np.ndarray:
-    """Indices into ``count`` images for ``steps`` batches: drawn with replacement (``random``) or from
-    fresh permutations, repeated as needed when the other domain is larger (``shuffle``)."""
-    if selection == "random":
-        return rng.integers(0, count, size=(steps, batch))
-    needed = steps * batch
-    orders = [rng.permutation(count) for _ in range(math.ceil(needed / count))]
-    return np.concatenate(orders)[:needed].reshape(steps, batch)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,31 +71,27 @@ def model_shapes(recipe: Recipe, pairs: ImagePairs | _UnreadPairs
     return (crop[0], crop[1], shape_a[2]), (crop[0], crop[1], shape_b[2])
 
 
-def _prepare(recipe: Recipe) -> tuple[ImagePairs, Any, int, int]:
+def _prepare(recipe: Recipe) -> tuple[ImagePairs, TranslationFamily, int, int]:
     """Seed, load the pairs, build the family's models: (pairs, models, steps per epoch, total steps).
 
     Raises:
         DataError, RecipeError: the data or networks do not fit the recipe.
     """
-    keras.utils.set_random_seed(recipe.seed)
-    precision.apply(recipe.train.precision)
+    set_up(recipe)
     pairs = load_pairs(recipe.data, paired=recipe.family == "pix2pix")
     return (pairs, *_build(recipe, pairs, len(pairs.a), len(pairs.b)))
 
 
-def _build(recipe: Recipe, pairs: ImagePairs | _UnreadPairs, count_a: int, count_b: int) -> tuple[Any, int, int]:
+def _build(recipe: Recipe, pairs: ImagePairs | _UnreadPairs, count_a: int, count_b: int
+           ) -> tuple[TranslationFamily, int, int]:
     """The family's models for ``pairs``' shapes: (models, steps per epoch, total steps).
 
     Raises:
         DataError, RecipeError: the data or networks do not fit the recipe.
     """
-    batch = recipe.train.batch_size
-    if min(count_a, count_b) < batch:
-        raise DataError(f"data: {count_a} A and {count_b} B images, fewer than train.batch_size {batch}; "
-                        "lower train.batch_size or use more data")
-    per_epoch = max(count_a, count_b) // batch
-    planned = recipe.train.epochs * per_epoch
-    total = min(planned, recipe.train.steps) if recipe.train.steps else planned
+    steps_per_epoch(min(count_a, count_b), recipe.train.batch_size, f"{count_a} A and {count_b} B images")
+    per_epoch = steps_per_epoch(max(count_a, count_b), recipe.train.batch_size)
+    planned, total = total_steps(recipe, per_epoch)
     shape_a, shape_b = model_shapes(recipe, pairs)
     # the learning-rate schedule follows train.epochs only, so a train.steps cap (a smoke test, or a run
     # stopped early and resumed) does not change it
@@ -123,8 +109,7 @@ def describe(recipe: Recipe) -> list[str]:
     outline = outline_images(spec) if spec.task is not None else None
     if outline is None:
         return _describe_built(recipe, *_prepare(recipe))
-    keras.utils.set_random_seed(recipe.seed)
-    precision.apply(recipe.train.precision)
+    set_up(recipe)
     paired, count, missing = recipe.family == "pix2pix", outline.count, outline.missing
     if missing is None:  # a local copy: read it (it may differ from the definition), or say why it cannot be
         try:
@@ -142,7 +127,8 @@ def describe(recipe: Recipe) -> list[str]:
     return [*_describe_built(recipe, pairs, *_build(recipe, pairs, count_a, count_b)), f"data not read: {missing}"]
 
 
-def _describe_built(recipe: Recipe, pairs: Any, models: Any, per_epoch: int, total: int) -> list[str]:
+def _describe_built(recipe: Recipe, pairs: ImagePairs | _UnreadPairs, models: TranslationFamily, per_epoch: int,
+                    total: int) -> list[str]:
     """:func:`describe`'s lines for data and models already built."""
     spec = recipe.translation
     lines = [f"data: {pairs.description}"]
@@ -179,8 +165,8 @@ def train(plan: TrainingPlan, echo: Callable[[str], None] = print, progress: boo
     started = begin(plan, store, per_epoch, total, echo)
     if isinstance(started, dict):
         return started
-    loop = _TranslationLoop(recipe, run, models, store, pairs, per_epoch, total, examples, echo, progress)
-    return loop.go(*started)
+    stepper = TranslationStepper(recipe, models, pairs, per_epoch, examples, echo, progress)
+    return EpochLoop(recipe, run, store, stepper, per_epoch, total, echo, progress).go(*started)
 
 
 def _grid_examples(recipe: Recipe) -> list[tuple[np.ndarray, np.ndarray | None]]:
@@ -198,43 +184,45 @@ def _grid_examples(recipe: Recipe) -> list[tuple[np.ndarray, np.ndarray | None]]
     return examples
 
 
-class _TranslationLoop(EpochLoop):
-    """State of one ``train`` invocation of a translation family; the epoch-end cadence is
-    :class:`EpochLoop`'s."""
+class TranslationStepper:
+    """The steps of pix2pix or CycleGAN and what the epoch loop shows of them (a
+    :class:`~gan_cli.training.epoch_loop.Stepper`): A and B batches (cropped and flipped as the recipe asks),
+    validation L1 and FD at epoch ends, grids of fixed test examples."""
 
     columns = TRANSLATION_COLUMNS
     fake_score_label = "D(G(x))"
+    steps_per_call = 1  # train.steps_per_call is for the GAN families
 
-    def __init__(self, recipe: Recipe, run: RunDir, models: Any, store: CheckpointStore, pairs: ImagePairs,
-                 per_epoch: int, total: int, examples: list[tuple[np.ndarray, np.ndarray | None]],
-                 echo: Callable[[str], None], progress: bool | None) -> None:
-        self.recipe, self.run, self.models, self.store = recipe, run, models, store
+    def __init__(self, recipe: Recipe, models: TranslationFamily, pairs: ImagePairs, per_epoch: int,
+                 examples: list[tuple[np.ndarray, np.ndarray | None]], echo: Callable[[str], None],
+                 progress: bool | None) -> None:
+        self.recipe, self.models, self.per_epoch = recipe, models, per_epoch
         self.a, self.b = tf.constant(pairs.a), tf.constant(pairs.b)
         self.paired = pairs.paired
         self.description = pairs.description
-        self.per_epoch, self.total, self.examples = per_epoch, total, examples
-        self.echo, self.progress = echo, progress
-        self.step_seconds: list[float] = []
-        self.evaluator: Evaluator | None = None
-        self.eval_real: np.ndarray | None = None
-        self.eval_inputs: np.ndarray | None = None
-        self.best_fd = math.inf
+        self.examples = examples
         crop, flip = recipe.data.crop_size, recipe.data.flip
         self.augment = _augmenter((crop[0], crop[1]) if crop else None, flip) if crop or flip else None
+        target = target_spec(recipe.data, "a2b")
+        if recipe.data.crop_size:
+            target = dataclasses.replace(target, image_size=recipe.data.crop_size)
+        reference = "train" if recipe.eval.against == "test" else "test"  # as gan eval: disjoint from the truths
+        self.evaluation = EpochEvaluation(target, reference, recipe.eval.n, recipe.seed, echo, progress)
+        self.eval_inputs: np.ndarray | None = None
 
-    def _epoch(self, epoch: int, step: int, seconds_so_far: float) -> tuple[dict[str, Any], int]:
-        """Train from ``step`` to the end of ``epoch`` (or the step cap); returns its metrics row."""
+    def epoch_steps(self, epoch: int, first: int, last: int, step: int) -> StepFunction:
+        """One step at a time, on the epoch's A and B indices (the same indices for pairs)."""
         spec = self.recipe.train
-        rng = np.random.default_rng([self.recipe.seed, epoch])
+        rng = epoch_rng(self.recipe.seed, epoch)
         order_a = epoch_indices(rng, len(self.a), self.per_epoch, spec.batch_size, spec.batch_selection)
         order_b = order_a if self.paired else epoch_indices(rng, len(self.b), self.per_epoch, spec.batch_size,
                                                             spec.batch_selection)
 
         def run_steps(index: int, count: int, step: int) -> list[dict[str, float]]:
-            a, b = self._batch(order_a[index], order_b[index], step)  # count is 1: steps_per_call is for GANs
+            a, b = self._batch(order_a[index], order_b[index], step)  # count is 1 (steps_per_call)
             return [self.models.train_step(a, b, tf.constant([self.recipe.seed, step], tf.int64))]
 
-        return self._steps(epoch, step, seconds_so_far, run_steps)
+        return run_steps
 
     def _batch(self, index_a: np.ndarray, index_b: np.ndarray, step: int) -> tuple[tf.Tensor, tf.Tensor]:
         """The step's A and B batches, cropped and flipped as the recipe asks (pairs together)."""
@@ -248,7 +236,7 @@ class _TranslationLoop(EpochLoop):
         return (self.augment(a, tf.constant([seed, AUGMENT_STREAM + 2 * step], tf.int64)),
                 self.augment(b, tf.constant([seed, AUGMENT_STREAM + 2 * step + 1], tf.int64)))
 
-    def _inspect(self, row: dict[str, Any], evaluate_now: bool) -> dict[str, Any]:
+    def inspect(self, row: dict[str, Any], evaluate_now: bool) -> dict[str, Any]:
         """``val_l1``, the mean |G(A) - true B| of the grid's fixed a2b examples in [0, 1] pixel units, and
         ``fd`` when ``evaluate_now``; nothing after a non-finite loss."""
         if not (math.isfinite(row["d_loss"]) and math.isfinite(row["g_loss"])):
@@ -265,21 +253,13 @@ class _TranslationLoop(EpochLoop):
     def _evaluate(self) -> float:
         """FD of G's outputs for ``eval.n`` inputs of the ``eval.against`` split to B images of the other split."""
         spec = self.recipe.eval
-        target = target_spec(self.recipe.data, "a2b")
-        if self.recipe.data.crop_size:
-            target = dataclasses.replace(target, image_size=self.recipe.data.crop_size)
-        if self.evaluator is None:
-            self.evaluator = load_or_build_evaluator(dataclasses.replace(target, limit=None), echo=self.echo,
-                                                     progress=self.progress)
-            reference = "train" if spec.against == "test" else "test"  # as gan eval: disjoint from the truths
-            self.eval_real = real_images(target, reference, spec.n, self.recipe.seed)
+        if self.eval_inputs is None:
             self.eval_inputs = example_pairs(self.recipe, "a2b", spec.n, self.recipe.seed + 1, spec.against)[0]
-        assert self.eval_real is not None and self.eval_inputs is not None
         outputs = translate_images(self.models.generator, self.eval_inputs)
-        return float(measure((outputs.astype(np.float32) - 127.5) / 127.5, self.eval_real, self.evaluator,
-                             seed=self.recipe.seed, full=False)["fd"])
+        return float(self.evaluation.measure((outputs.astype(np.float32) - 127.5) / 127.5)["fd"])
 
-    def _write_grid(self, step: int) -> Path:
+    def grid(self) -> np.ndarray:
+        """Rows of (input, output, truth) of the fixed examples; without a truth, CycleGAN shows F(G(x))."""
         grids = []
         for (inputs, truths), (direction, generator) in zip(self.examples, self.models.generators.items()):
             outputs = translate_images(generator, inputs)
@@ -295,17 +275,21 @@ class _TranslationLoop(EpochLoop):
         width = max(g.shape[1] for g in grids)
         padded = [np.pad(np.repeat(g, channels // g.shape[2], axis=2), ((0, 0), (0, width - g.shape[1]), (0, 0)))
                   for g in grids]
-        picture = np.concatenate(padded, axis=0)
-        return imgs.save_png(self.run.sample_grid_at(step, self.per_epoch), picture)
+        return np.concatenate(padded, axis=0)
 
-    def _export(self, step: int) -> None:
-        """G (and CycleGAN's F as ``generator_b2a.keras``), with the step they were made at."""
+    def export(self, run: RunDir) -> None:
+        """G as ``generator.keras``, and CycleGAN's F as ``generator_b2a.keras``."""
         if "b2a" in self.models.generators:
-            save_portable(self.models.generators["b2a"], self.run.inverse_generator)
-        super()._export(step)
+            save_portable(self.models.generators["b2a"], run.inverse_generator)
+        save_portable(self.models.generator, run.generator)
 
+    def state(self) -> dict[str, Any]:
+        return {}
 
-    def _results(self, last: dict[str, Any]) -> dict[str, Any]:
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Nothing beyond the checkpointed variables (the pools' contents are among them)."""
+
+    def results(self, last: dict[str, Any]) -> dict[str, Any]:
         return {
             "final": {k: last[k] for k in TRANSLATION_COLUMNS[3:14] if k in last},
             "val_l1": last.get("val_l1"),

@@ -37,15 +37,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gan_cli.errors import GanError, RecipeError
-from gan_cli.recipe.schema import (
-    LAYER_TYPES,
-    Recipe,
-    dump_recipe,
-    load_recipe,
-    parse_recipe,
-    recipe_to_dict,
-    schema_fields,
-)
+from gan_cli.recipe.loading import load_recipe, parse_recipe
+from gan_cli.recipe.schema import LAYER_TYPES, Recipe, dump_recipe, recipe_to_dict, schema_fields
 from gan_cli.training.plan import plan_training
 
 REPO = Path(__file__).resolve().parents[2]

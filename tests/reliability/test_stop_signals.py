@@ -43,21 +43,22 @@ def raise_at(step_now: Callable[..., int], target: int, number: int, original: C
     return wrapped
 
 
-def after_steps(target: int, number: int) -> Callable[..., Any]:
-    """``EpochLoop._steps`` whose steps raise ``number`` right after global step ``target`` completes."""
-    original = EpochLoop._steps
+def after_steps(stepper: Any, target: int, number: int) -> Callable[..., Any]:
+    """``stepper.epoch_steps`` whose steps raise ``number`` right after global step ``target`` completes."""
+    original = stepper.epoch_steps
 
-    def steps(self: Any, epoch: int, step: int, seconds: float, run_steps: Callable[..., Any], per_call: int = 1
-              ) -> Any:
+    def epoch_steps(self: Any, *args: Any) -> Any:
+        run_steps = original(self, *args)
+
         def run(index: int, count: int, at: int) -> Any:
             results = run_steps(index, count, at)
             if at + count == target:
                 signal.raise_signal(number)
             return results
 
-        return original(self, epoch, step, seconds, run, per_call)
+        return run
 
-    return steps
+    return epoch_steps
 
 
 @pytest.mark.parametrize("family", ["gan", "pix2pix"])
@@ -65,7 +66,7 @@ def test_a_signal_at_any_point_of_the_loop_checkpoints_the_last_step_and_resume_
         family: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(TINY_RECIPE if family == "gan" else TINY_PIX2PIX)
-    loop = trainer._Loop if family == "gan" else translation_trainer._TranslationLoop
+    stepper = trainer.GanStepper if family == "gan" else translation_trainer.TranslationStepper
     straight = train(recipe, tmp_path / "straight")
     per_epoch, run = straight["steps_per_epoch"], tmp_path / "run"
     assert per_epoch >= 2
@@ -74,16 +75,16 @@ def test_a_signal_at_any_point_of_the_loop_checkpoints_the_last_step_and_resume_
         ("before the first step", 0,
          lambda patch: patch.setattr(EpochLoop, "_steps", raise_at(lambda s, e, step, *a: step, 0, signal.SIGINT,
                                                                    EpochLoop._steps))),
-        ("mid-epoch", per_epoch // 2, lambda patch: patch.setattr(EpochLoop, "_steps",
-                                                                  after_steps(per_epoch // 2, signal.SIGINT))),
+        ("mid-epoch", per_epoch // 2,
+         lambda patch: patch.setattr(stepper, "epoch_steps", after_steps(stepper, per_epoch // 2, signal.SIGINT))),
         ("right after an epoch's last step", per_epoch,
-         lambda patch: patch.setattr(EpochLoop, "_steps", after_steps(per_epoch, signal.SIGTERM))),
+         lambda patch: patch.setattr(stepper, "epoch_steps", after_steps(stepper, per_epoch, signal.SIGTERM))),
         ("during the epoch-end measurements", 2 * per_epoch,
-         lambda patch: patch.setattr(loop, "_inspect", raise_at(lambda s, row, *a: int(row["step"]), 2 * per_epoch,
-                                                                signal.SIGINT, loop._inspect))),
+         lambda patch: patch.setattr(stepper, "inspect", raise_at(lambda s, row, *a: int(row["step"]), 2 * per_epoch,
+                                                                  signal.SIGINT, stepper.inspect))),
         ("during sample-grid writing", 3 * per_epoch,
-         lambda patch: patch.setattr(loop, "_write_grid", raise_at(lambda s, step: step, 3 * per_epoch,
-                                                                   signal.SIGINT, loop._write_grid))),
+         lambda patch: patch.setattr(EpochLoop, "_write_grid", raise_at(lambda s, step: step, 3 * per_epoch,
+                                                                        signal.SIGINT, EpochLoop._write_grid))),
         ("during a checkpoint write", 4 * per_epoch,
          lambda patch: patch.setattr(CheckpointStore, "save", raise_at(lambda s, step, *a: step, 4 * per_epoch,
                                                                        signal.SIGTERM, CheckpointStore.save))),
