@@ -244,9 +244,15 @@ def _smoke(target: Path, out: Path | None, overrides: tuple[str, ...], seed: int
               help="pix2pix/CycleGAN: translate this image or folder of images (default: test examples).")
 @click.option("--direction", type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True,
               help="CycleGAN: translate A to B or B to A.")
+@click.option("--truncation", type=click.FloatRange(min=0.0), metavar="PSI",
+              help="Truncation trick: latents psi x z, z from N(0, 1) cut at +-2; lower psi, less variety.")
+@click.option("--raw", is_flag=True, help="With train.ema: G's own weights instead of their moving average.")
+@click.option("--mix", type=click.IntRange(min=2, max=32), metavar="N",
+              help="StyleGAN: an NxN grid, coarse styles of row i's latent with fine styles of column j's.")
 @_handle_errors
 def sample(target: Path, count: int | None, grid: tuple[int, int] | None, seed: int, out: str, label: int | None,
-           per_class: int | None, vary: str | None, source: Path | None, direction: str) -> None:
+           per_class: int | None, vary: str | None, source: Path | None, direction: str, truncation: float | None,
+           raw: bool, mix: int | None) -> None:
     """Draw images from a trained generator (a run directory or a .keras file).
 
     \b
@@ -257,6 +263,8 @@ def sample(target: Path, count: int | None, grid: tuple[int, int] | None, seed: 
       gan sample runs/cgan-digits --label 7 --n 64 --out sevens.png
       gan sample runs/cgan-digits --per-class 10 --out classes.png
       gan sample runs/infogan-digits --vary c1 --out categories.png
+      gan sample runs/biggan-digits --truncation 0.5 --out typical.png
+      gan sample runs/stylegan-digits --mix 6 --out mixing.png
       gan sample runs/pix2pix-edges --out examples.png          # input | output | target
       gan sample runs/pix2pix-edges --input sketches/ --out translated/
       gan sample runs/cyclegan-thicken --direction b2a --input thick.png --out thin.png
@@ -275,14 +283,16 @@ def sample(target: Path, count: int | None, grid: tuple[int, int] | None, seed: 
 
     if source is not None or direction != "a2b" or is_translation_run(target):
         unused = [name for name, value in (("--label", label), ("--per-class", per_class), ("--vary", vary),
-                                           ("--grid", grid)) if value is not None]
+                                           ("--grid", grid), ("--truncation", truncation), ("--mix", mix),
+                                           ("--raw", True if raw else None)) if value is not None]
         if unused:
             raise UsageError(f"{', '.join(unused)}: for GAN runs; translating takes --input, --direction, --n, "
                              "--seed and --out")
         written = translate(target, out, source=source, direction=direction, count=count, seed=seed)
         click.echo(f"wrote {written[0]}" if len(written) == 1 else f"wrote {len(written)} images to {out}")
         return
-    written = draw(target, out, count=count, grid=grid, seed=seed, label=label, per_class=per_class, vary=vary)
+    written = draw(target, out, count=count, grid=grid, seed=seed, label=label, per_class=per_class, vary=vary,
+                   truncation=truncation, raw=raw, mix=mix)
     click.echo(f"wrote {written[0]}" if len(written) == 1 else f"wrote {len(written)} images to {out}")
 
 
@@ -346,11 +356,13 @@ def export(target: Path, out: Path, fmt: str | None, direction: str, force: bool
 @click.option("--build-evaluator", "build", is_flag=True, help="(Re)build the evaluator for --source and exit.")
 @click.option("--direction", type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True,
               help="CycleGAN runs: evaluate G (A to B) or F (B to A).")
+@click.option("--truncation", type=click.FloatRange(min=0.0), metavar="PSI",
+              help="Measure truncated latents (as gan sample --truncation); kept in RUN/eval/ only.")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: only on a terminal).")
 @_handle_errors
 def evaluate(targets: tuple[Path, ...], count: int, seed: int, against: str, as_json: bool, samples: Path | None,
              source: str | None, data_path: str | None, compare: bool, force: bool, replace: bool, build: bool,
-             direction: str, progress: bool | None) -> None:
+             direction: str, truncation: float | None, progress: bool | None) -> None:
     """Measure a generator offline with an evaluator trained on the data set itself.
 
     A run directory keeps every result in RUN/eval/eval-nN-seedS-SPLIT.json, and in RUN/eval.json (what gan
@@ -393,6 +405,9 @@ def evaluate(targets: tuple[Path, ...], count: int, seed: int, against: str, as_
         click.echo(json.dumps(evaluator.info, indent=2))
         return
     if samples is not None:
+        if truncation is not None:
+            raise UsageError("--truncation: the samples of --samples are already drawn; truncate when drawing them "
+                             "(gan sample --truncation)")
         if spec is None or targets:
             raise UsageError("--samples needs --source and no TARGET")
         given = click.get_current_context().get_parameter_source("count") != click.core.ParameterSource.DEFAULT
@@ -406,13 +421,15 @@ def evaluate(targets: tuple[Path, ...], count: int, seed: int, against: str, as_
         if is_translation_run(targets[0]):
             from gan_cli.evaluation.translation import evaluate_translation, format_translation
 
+            if truncation is not None:
+                raise UsageError("--truncation: for generators of latents; a translation run's inputs are images")
             result = evaluate_translation(targets[0], n=count, seed=seed, split=against, direction=direction,
                                           echo=status, progress=progress, replace=replace)
             click.echo(json.dumps(result, indent=2) if as_json
                        else f"{measure.format_result(result)}\n{format_translation(result)}")
             return
         result = measure.evaluate_generator(targets[0], n=count, seed=seed, split=against, source=spec,
-                                           echo=status, progress=progress, replace=replace)
+                                           echo=status, progress=progress, replace=replace, truncation=truncation)
     click.echo(json.dumps(result, indent=2) if as_json else measure.format_result(result))
 
 

@@ -28,6 +28,7 @@ from gan_cli import __version__
 from gan_cli.errors import RunDirError
 from gan_cli.files import JsonFileError, read_json, write_atomic
 from gan_cli.recipe.schema import TRANSLATION_FAMILIES, flatten_keys
+from gan_cli.runs.plots import column_label, draw_loss_curves
 from gan_cli.runs.run_dir import (
     REPORT_NAME,
     RunDir,
@@ -44,6 +45,8 @@ from gan_cli.runs.run_dir import (
 MAX_GRIDS = 12
 #: How each direction's evaluation is captioned (CycleGAN's other direction: B to A).
 DIRECTION_CAPTIONS = {"a2b": "", "b2a": "B to A"}
+#: The ``metrics.csv`` columns a run's "final" values show.
+_LOSS_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "g_adv", "l1", "cycle", "identity", "d_a_loss", "d_b_loss")
 
 @dataclass(frozen=True)
 class RunRecord:
@@ -229,7 +232,7 @@ def _summary_table(record: RunRecord) -> str:
         if summary.get(key) is not None:
             rows.append((title, _fmt(summary[key])))
     translation = record.family in TRANSLATION_FAMILIES
-    rows += [(f"final {_column_label(k, translation)}", _fmt(v, ".4f")) for k, v in progress["final"].items()]
+    rows += [(f"final {column_label(k, translation)}", _fmt(v, ".4f")) for k, v in progress["final"].items()]
     if isinstance(summary.get("versions"), dict):
         rows.append(("versions", ", ".join(f"{k} {v}" for k, v in summary["versions"].items())))
     note = ("" if progress["source"] == RunDir(Path()).summary.name
@@ -352,7 +355,7 @@ def _comparison(records: Sequence[RunRecord], labels: Sequence[str]) -> str:
     ]
     finals = list(dict.fromkeys(k for p in progress for k in p["final"]))
     translation = all(r.family in TRANSLATION_FAMILIES for r in records)
-    rows += [(f"final {_column_label(k, translation)}", [_fmt(p["final"].get(k), ".4f") for p in progress])
+    rows += [(f"final {column_label(k, translation)}", [_fmt(p["final"].get(k), ".4f") for p in progress])
              for k in finals]
     rows.append(("health warnings", [str(len(r.health_warnings())) for r in records]))
     differences = recipe_differences([r.recipe for r in records])
@@ -402,80 +405,6 @@ def _evaluator_id(result: Mapping[str, Any], length: int) -> str:
     if "evaluator_id" in result:
         return f"id {str(result['evaluator_id'])[:length]}"
     return f"sha256 {str(result.get('evaluator_sha256', '-'))[:length]}"
-
-
-# ------------------------------------------------------------------------------------------------------
-# Loss curves
-
-#: The panels of the loss-curve figure and the ``metrics.csv`` columns each may show (GAN and translation).
-LOSS_PANELS = (
-    ("losses", ("d_loss", "g_loss", "d_a_loss", "d_b_loss")),
-    ("mean D score", ("d_real", "d_fake")),
-    ("generator terms", ("g_adv", "l1", "val_l1", "cycle", "identity", "fm")),
-    ("FD during training", ("fd",)),
-)
-_LOSS_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "g_adv", "l1", "cycle", "identity", "d_a_loss", "d_b_loss")
-_LINE_STYLES = ("-", "--", ":", "-.")
-
-
-def draw_loss_curves(series: Sequence[tuple[str, Sequence[Mapping[str, Any]], int | None]]) -> bytes:
-    """A PNG of the runs' ``metrics.csv`` rows against epoch: one panel per group of :data:`LOSS_PANELS` that
-    any run has values for. One run: a colour per column. Several: a colour per run, a line style per column.
-
-    Args:
-        series: ``(name, rows, steps_per_epoch)`` per run; with ``steps_per_epoch`` a row of a partial epoch
-            is drawn at its fractional epoch (``step / steps_per_epoch``), else at its ``epoch`` number.
-
-    (``gan_cli.runs.plots`` draws one GAN run's two fixed panels into ``loss_curves.png``; a report also needs
-    translation columns and overlays, as bytes.)
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    panels = [(title, [c for c in columns if any(c in row for _, rows, _ in series for row in rows)])
-              for title, columns in LOSS_PANELS]
-    panels = [(title, columns) for title, columns in panels if columns] or [("losses", [])]
-    figure, axes = plt.subplots(len(panels), 1, figsize=(8, 2.4 * len(panels) + 0.6), sharex=True, squeeze=False)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for (title, columns), ax in zip(panels, axes[:, 0]):
-        for run_number, (name, rows, per_epoch) in enumerate(series):
-            for column_number, column in enumerate(columns):
-                points = [(_epoch_position(row, per_epoch), row[column]) for row in rows
-                          if column in row and "epoch" in row]
-                if not points:
-                    continue
-                label = _column_label(column, translation=any("g_adv" in row for row in rows))
-                if len(series) == 1:
-                    style = {"color": colours[column_number % len(colours)], "label": label}
-                else:
-                    style = {"color": colours[run_number % len(colours)],
-                             "linestyle": _LINE_STYLES[column_number % len(_LINE_STYLES)], "label": f"{name}: {label}"}
-                xs, ys = zip(*points)
-                ax.plot(xs, ys, marker="." if len(points) < 20 else None, **style)
-        ax.set_ylabel(title)
-        ax.grid(alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize="small", loc="best")
-    axes[-1, 0].set_xlabel("epoch")
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, facecolor="white")
-    plt.close(figure)
-    return buffer.getvalue()
-
-
-def _column_label(column: str, translation: bool) -> str:
-    """A ``metrics.csv`` column as the epoch lines name it: D's mean scores as D(x) and D(G(z)) (a translation's
-    G takes images: D(G(x))), every other column by its name."""
-    return {"d_real": "D(x)", "d_fake": "D(G(x))" if translation else "D(G(z))"}.get(column, column)
-
-
-def _epoch_position(row: Mapping[str, Any], steps_per_epoch: int | None) -> float:
-    if steps_per_epoch and "step" in row:
-        return float(row["step"]) / steps_per_epoch
-    return float(row["epoch"])
 
 
 # ------------------------------------------------------------------------------------------------------

@@ -13,12 +13,14 @@ from typing import Any
 
 import keras
 import numpy as np
+import scipy.stats
 
 from gan_cli.data.folder import is_image_file, read_image
 from gan_cli.data.pairs import load_pairs
 from gan_cli.data.transforms import center_crop, resize_images, to_unit_range
 from gan_cli.errors import DataError, GanError, RunDirError, UsageError
 from gan_cli.files import atomic_path
+from gan_cli.nets import stylegan
 from gan_cli.nets.common import SpectralNorm  # noqa: F401 - registers the layer for load_model
 from gan_cli.recipe.loading import load_recipe
 from gan_cli.recipe.schema import TRANSLATION_FAMILIES, Recipe
@@ -39,9 +41,32 @@ class LoadedGenerator:
         return int(self.model.inputs[0].shape[-1])
 
 
-def latent_batch(count: int, latent_dim: int, seed: int) -> np.ndarray:
-    """``count`` latent vectors z ~ N(0, 1), float32; the same seed always gives the same batch."""
-    return np.random.default_rng(seed).standard_normal((count, latent_dim)).astype(np.float32)
+#: Where the truncation trick cuts N(0, 1): values beyond ±2 are redrawn (BigGAN's truncated normal).
+TRUNCATION_BOUND = 2.0
+
+
+def latent_batch(count: int, latent_dim: int, seed: int, truncation: float | None = None) -> np.ndarray:
+    """``count`` latent vectors z ~ N(0, 1), float32; the same seed always gives the same batch.
+
+    With ``truncation`` ψ (the truncation trick): ψ·z with z from N(0, 1) truncated to ±``TRUNCATION_BOUND``, so
+    ψ = 0 gives every image the mean latent and smaller ψ trades variety for typical, cleaner images.
+    """
+    rng = np.random.default_rng(seed)
+    if truncation is None:
+        return rng.standard_normal((count, latent_dim)).astype(np.float32)
+    bound = TRUNCATION_BOUND
+    z = scipy.stats.truncnorm.rvs(-bound, bound, size=(count, latent_dim), random_state=rng)
+    return (truncation * z).astype(np.float32)
+
+
+def latents_for(generator: keras.Model, count: int, seed: int, truncation: float | None = None) -> np.ndarray:
+    """:func:`latent_batch` for ``generator``, with the truncation trick where it belongs: a StyleGAN-mini G
+    truncates its w toward the tracked average itself (its psi is set here, on this loaded copy), any other G
+    gets truncated z."""
+    if truncation is not None and stylegan.is_stylegan(generator):
+        stylegan.set_truncation(generator, truncation)
+        truncation = None
+    return latent_batch(count, int(generator.inputs[0].shape[-1]), seed, truncation)
 
 
 def num_classes(generator: keras.Model) -> int | None:
@@ -85,15 +110,28 @@ def generate(generator: keras.Model, latents: np.ndarray, labels: np.ndarray | N
     return imgs.to_uint8(np.concatenate(outputs, axis=0))
 
 
-def load_generator(target: str | Path) -> LoadedGenerator:
-    """Load ``RUN_DIR/generator.keras`` (with its recipe), ``RUN_DIR/best`` or a ``.keras`` generator file.
+def load_generator(target: str | Path, raw: bool = False) -> LoadedGenerator:
+    """Load ``RUN_DIR/generator.keras`` (with its recipe), ``RUN_DIR/best`` or a ``.keras`` generator file; with
+    ``raw``, a run's ``generator_raw.keras`` (G's own weights where ``generator.keras`` is their moving average).
 
     Models load with ``safe_mode=True`` (no Lambda bytecode).
 
     Raises:
         RunDirError: the path is neither a run directory with a generator nor a .keras file.
+        UsageError: ``raw`` for a file, or for a run trained without ``train.ema``.
     """
     path = Path(target)
+    if raw:
+        run = RunDir(path)
+        if not path.is_dir() or not run.is_run():
+            raise UsageError(f"--raw: {target} is not a run directory; give the run (its generator_raw.keras is "
+                             "written with train.ema), or the .keras file itself")
+        if not run.raw_generator.is_file():
+            raise UsageError(f"--raw: {target} has no {run.raw_generator.name}: it trained without train.ema, so "
+                             "generator.keras already holds G's own weights; drop --raw")
+        loaded = load_generator(path)
+        model = _load_model(run.raw_generator, "generator")
+        return LoadedGenerator(model, loaded.recipe, run.raw_generator)
     recipe = None
     if path.is_dir() and RunDir(path).is_snapshot() and RunDir(path).generator.is_file():  # RUN/best
         recipe = load_recipe(RunDir(path.parent).recipe)  # the parent run's
@@ -225,18 +263,26 @@ def write_images(images: np.ndarray, out: str | Path, rows: int, cols: int, *, u
 
 
 def sample(target: str | Path, out: str | Path, *, count: int | None, grid: tuple[int, int] | None,
-           seed: int, label: int | None = None, per_class: int | None = None, vary: str | None = None) -> list[Path]:
+           seed: int, label: int | None = None, per_class: int | None = None, vary: str | None = None,
+           truncation: float | None = None, raw: bool = False, mix: int | None = None) -> list[Path]:
     """``gan sample``: draw images from a run's or a file's generator and write them to ``out``.
 
     For a conditional generator: ``label`` asks every image for one class; ``per_class`` draws that many
-    of each class, one grid row per class; otherwise classes cycle 0, 1, ..., K-1.
+    of each class, one grid row per class; otherwise classes cycle 0, 1, ..., K-1. ``truncation`` ψ draws
+    truncated latents (:func:`latents_for`); ``raw`` takes G's own weights of a run trained with ``train.ema``;
+    ``mix`` N draws StyleGAN-mini's style-mixing grid (:func:`_style_mixing`).
 
     Raises:
-        UsageError: ``label``/``per_class`` for an unconditional generator, or a label out of range.
+        UsageError: ``label``/``per_class`` for an unconditional generator, a label out of range, or ``raw``
+            where there is no raw generator.
     """
-    loaded = load_generator(target)
+    loaded = load_generator(target, raw=raw)
+    if vary is not None and truncation is not None:
+        raise UsageError("--truncation: not with --vary (a traversal holds z fixed); drop one of them")
     if vary is not None:
         return _traversal(loaded, out, vary, rows=count or 8, seed=seed)
+    if mix is not None:
+        return _style_mixing(loaded, out, mix, seed, truncation)
     classes = num_classes(loaded.model)
     if (label is not None or per_class is not None) and classes is None:
         raise UsageError(f"{target}: --label and --per-class need a conditional generator (family: cgan)")
@@ -250,8 +296,26 @@ def sample(target: str | Path, out: str | Path, *, count: int | None, grid: tupl
         count, rows, cols = grid_shape(count, grid)
         if label is not None:
             labels = np.full(count, label)
-    images = generate(loaded.model, latent_batch(count, loaded.latent_dim, seed), labels)
+    images = generate(loaded.model, latents_for(loaded.model, count, seed, truncation), labels)
     return _write(loaded, images, out, rows, cols)
+
+
+def _style_mixing(loaded: LoadedGenerator, out: str | Path, size: int, seed: int, truncation: float | None
+                  ) -> list[Path]:
+    """StyleGAN's style-mixing figure: a ``size`` x ``size`` grid whose cell (i, j) takes the coarse styles (the
+    first half of the style layers: pose, shape) of latent i and the fine ones (stroke, texture) of latent j, so
+    the diagonal holds the plain images.
+
+    Raises:
+        UsageError: not a StyleGAN-mini generator.
+    """
+    model = loaded.model
+    if not stylegan.is_stylegan(model):
+        raise UsageError(f"{loaded.source}: --mix needs a StyleGAN-mini generator (generator.architecture: stylegan)")
+    latents = latents_for(model, size, seed, truncation)
+    coarse, fine = np.repeat(latents, size, axis=0), np.tile(latents, (size, 1))
+    images = stylegan.mix_styles(model, coarse, fine, crossover=stylegan.num_styles(model) // 2)
+    return _write(loaded, imgs.to_uint8(images), out, size, size)
 
 
 def _traversal(loaded: LoadedGenerator, out: str | Path, vary: str, rows: int, seed: int) -> list[Path]:

@@ -355,8 +355,7 @@ def test_d_scores_have_one_name_everywhere(tiny_recipe: Path, tmp_path: Path, mo
     assert code == 0 and {"D(x)", "D(G(z))"} <= set(labels) and not {"d_real", "d_fake"} & set(labels)
     page = (run / "report.html").read_text()
     assert "final D(x)" in page and "final D(G(z))" in page and "final d_real" not in page
-    from gan_cli.run_report import draw_loss_curves
-    from gan_cli.runs.plots import plot_loss_curves
+    from gan_cli.runs.plots import draw_loss_curves, plot_loss_curves
 
     labels.clear()
     rows = [{"epoch": 1, "step": 8, "d_loss": 0.6, "g_loss": 0.7, "d_real": 0.6, "d_fake": 0.4, "g_adv": 0.9}]

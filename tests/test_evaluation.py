@@ -162,6 +162,16 @@ def test_eval_samples_from_anywhere(tmp_path: Path, digits_evaluator: Evaluator)
     assert code != 0 and "expects (8, 8, 1)" in output
 
 
+def test_eval_with_truncation_is_kept_apart_with_its_protocol(trained_run: Path) -> None:
+    main = trained_run / "eval.json"
+    before = main.read_text() if main.is_file() else None
+    code, output = invoke("eval", trained_run, "--n", "100", "--truncation", "0.5")
+    assert code == 0 and "truncation psi 0.5" in output, output
+    record = trained_run / "eval" / "eval-n100-seed0-test-psi0.5.json"
+    assert json.loads(record.read_text())["truncation"] == 0.5
+    assert (main.read_text() if main.is_file() else None) == before  # never the run's main result
+
+
 @pytest.fixture(scope="module")
 def saved_results(trained_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with a.json (300 samples) and b.json (200) of the trained run's generator, measured on the

@@ -213,6 +213,10 @@ def test_infogan_trains_its_q_head_with_g_and_never_with_d() -> None:
     ("gan", {"loss": {"name": "hinge"}, "discriminator": {"spectral_norm": True}}),
     ("cgan", {}),
     ("infogan", {"info": {"categorical": 3, "continuous": 2}}),
+    ("gan", {"train": {"ema": {"decay": 0.9}}, "loss": {"r1": 1.0},
+             "augment": {"policy": ["color", "translation", "cutout"], "ada": True, "ada_interval": 1,
+                         "ada_images": 16}}),
+    ("cgan", {"augment": {"policy": ["translation"]}, "train": {"ema": {"decay": 0.5}}}),
 ])
 def test_fused_step_makes_exactly_the_tutorials_updates(family: str, extra: dict) -> None:
     """The fused tf.function step and the tutorial's two train_on_batch calls give the same weights, D scores,

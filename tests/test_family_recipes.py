@@ -14,7 +14,7 @@ from gan_cli.cli import cli
 
 REPO = Path(__file__).resolve().parents[1]
 FAMILY_RECIPES = ["dcgan_digits", "lsgan_digits", "wgan_digits", "wgan_gp_digits", "hinge_sn_digits", "cgan_digits",
-                  "infogan_digits"]
+                  "infogan_digits", "biggan_digits", "stylegan_digits"]
 
 
 def train(*args: object) -> str:
@@ -33,7 +33,8 @@ def test_recipe_trains_and_samples_through_the_cli(name: str, tmp_path: Path) ->
     assert np.load(tmp_path / "s.npz")["x"].shape == (16, 8, 8, 1)
 
 
-@pytest.mark.parametrize("name", ["wgan_digits", "hinge_sn_digits", "cgan_digits", "infogan_digits"])
+@pytest.mark.parametrize("name", ["wgan_digits", "hinge_sn_digits", "cgan_digits", "infogan_digits", "biggan_digits",
+                                  "stylegan_digits"])
 def test_resume_is_exact_with_critic_steps_penalty_and_spectral_norm(name: str, tmp_path: Path) -> None:
     recipe = REPO / "recipes" / f"{name}.yaml"
     train(recipe, "--out", tmp_path / "straight", "--set", "train.steps=6")
@@ -71,8 +72,10 @@ def test_conditional_sampling_returns_the_requested_labels_and_shapes(tmp_path: 
     assert result.exit_code == 0, result.output
     import json
 
-    accuracy = json.loads(result.stdout)["metrics"]["conditional_accuracy"]
+    metrics = json.loads(result.stdout)["metrics"]
+    accuracy = metrics["conditional_accuracy"]
     assert 0.0 <= accuracy["overall"] <= 1.0 and len(accuracy["per_class"]) == 10
+    assert sorted(map(int, metrics["intra_fd"]["per_class"])) == list(range(10)) and metrics["intra_fd"]["mean"] > 0
 
 
 def test_conditional_gan_needs_labelled_data(tmp_path: Path) -> None:

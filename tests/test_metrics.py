@@ -336,3 +336,21 @@ def test_per_class_accuracy() -> None:
     result = per_class_accuracy([0, 1, 1, 2, 0], [0, 1, 2, 2, 1], num_classes=4)
     assert result["overall"] == pytest.approx(3 / 5)
     assert result["per_class"] == [1.0, 0.5, 0.5, None]
+
+
+def test_intra_fd_sees_a_label_ignored_that_fd_cannot() -> None:
+    from gan_cli.evaluation.measure import intra_frechet_distance
+
+    rng = np.random.default_rng(0)
+    centres = np.array([[-3.0, 0.0, 0.0], [3.0, 0.0, 0.0]])
+    real_labels = np.repeat([0, 1], 200)
+    real = centres[real_labels] + rng.standard_normal((400, 3))
+    requested = np.repeat([0, 1], 200)
+    faithful = centres[requested] + rng.standard_normal((400, 3))
+    ignoring = centres[rng.permutation(requested)] + rng.standard_normal((400, 3))  # right mixture, wrong labels
+    assert frechet_distance(real, ignoring) < 0.5  # FD sees the same mixture either way
+    good = intra_frechet_distance(real, real_labels, faithful, requested)
+    bad = intra_frechet_distance(real, real_labels, ignoring, requested)
+    assert good["mean"] < 0.5 < 5 < bad["mean"]
+    assert set(good["per_class"]) == {0, 1}
+    assert bad["mean"] == pytest.approx(np.mean(list(bad["per_class"].values())), abs=1e-4)

@@ -39,14 +39,15 @@ from gan_cli.evaluation.results import (  # noqa: F401 (load_result, PROTOCOL_KE
 )
 from gan_cli.recipe.schema import DataSpec
 from gan_cli.runs.run_dir import RunDir
-from gan_cli.sampling import balanced_labels, continuous_codes, generate, latent_batch, load_generator, num_classes
+from gan_cli.sampling import balanced_labels, continuous_codes, generate, latents_for, load_generator, num_classes
 
 #: Fewer samples than this are refused (the covariances behind FD need many more to mean much).
 MIN_IMAGES = 10
 
 
 def measure(fake: np.ndarray, real: np.ndarray, evaluator: Evaluator, *, seed: int = 0,
-            full: bool = True, requested: np.ndarray | None = None, infogan: bool = False) -> dict[str, Any]:
+            full: bool = True, requested: np.ndarray | None = None, infogan: bool = False,
+            real_labels: np.ndarray | None = None) -> dict[str, Any]:
     """All metrics of ``fake`` against ``real`` (both float images in [-1, 1]) in the evaluator's space.
 
     Args:
@@ -58,6 +59,8 @@ def measure(fake: np.ndarray, real: np.ndarray, evaluator: Evaluator, *, seed: i
             ``conditional_accuracy``, how often the evaluator agrees, overall and per class; or, with
             ``infogan``, the categorical code's value: adds ``code_purity``, the fraction of samples whose
             predicted class is the majority class of their code value (each value mapped by majority vote).
+        real_labels: the classes of ``real``; with ``requested`` (not InfoGAN) adds ``intra_fd``, the FD of each
+            class's fakes to that class's reals, and their mean (Miyato & Koyama 2018's intra-FID).
 
     Returns:
         ``fd`` (features, the primary number); for classifiers also ``fd_logits``, ``classifier_score``
@@ -84,10 +87,29 @@ def measure(fake: np.ndarray, real: np.ndarray, evaluator: Evaluator, *, seed: i
             result["code_purity"] = code_purity(requested, fake_logits.argmax(axis=1))
         elif requested is not None:
             result["conditional_accuracy"] = dict(per_class_accuracy(fake_logits.argmax(axis=1), requested, classes))
+    if requested is not None and not infogan and real_labels is not None:
+        result["intra_fd"] = intra_frechet_distance(real_features, real_labels, fake_features, requested)
     if full:
         result["kid"] = kernel_distance(real_features, fake_features, seed=seed)
         result["prdc"] = precision_recall_density_coverage(real_features, fake_features, seed=seed)
     return result
+
+
+#: A class needs at least this many real and fake images for its share of intra-FD.
+MIN_PER_CLASS = 2
+
+
+def intra_frechet_distance(real_features: np.ndarray, real_labels: np.ndarray, fake_features: np.ndarray,
+                           requested: np.ndarray) -> dict[str, Any]:
+    """Per-class FD (each class's fakes against that class's reals) and its mean over the classes that have at
+    least ``MIN_PER_CLASS`` of each; a conditional G that ignores its label scores far worse here than in FD."""
+    per_class = {}
+    for label in np.unique(requested):
+        real, fake = real_features[real_labels == label], fake_features[requested == label]
+        if len(real) >= MIN_PER_CLASS and len(fake) >= MIN_PER_CLASS:
+            per_class[int(label)] = round(frechet_distance(real, fake), 4)
+    mean = float(np.mean(list(per_class.values()))) if per_class else float("nan")
+    return {"mean": round(mean, 4), "per_class": per_class}
 
 
 def code_purity(codes: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
@@ -108,11 +130,18 @@ def real_images(spec: DataSpec, split: str, count: int, seed: int) -> np.ndarray
     The splits are the evaluator's (``data_splits``): a source without its own test split gets the
     same fixed held-out part of train that the evaluator was checked on.
     """
+    return real_images_and_labels(spec, split, count, seed)[0]
+
+
+def real_images_and_labels(spec: DataSpec, split: str, count: int, seed: int
+                           ) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`real_images` with the same draw's labels (None for unlabelled data)."""
     train, test = data_splits(spec)
-    images = test.images if split == "test" else train.images
-    if count >= len(images):
-        return images
-    return images[np.random.default_rng(seed).choice(len(images), count, replace=False)]
+    chosen = test if split == "test" else train
+    if count >= len(chosen.images):
+        return chosen.images, chosen.labels
+    picked = np.random.default_rng(seed).choice(len(chosen.images), count, replace=False)
+    return chosen.images[picked], chosen.labels[picked] if chosen.labels is not None else None
 
 
 def _check_shape(fake: np.ndarray, evaluator: Evaluator, what: str) -> None:
@@ -130,8 +159,9 @@ def evaluate(fake_uint8: np.ndarray, spec: DataSpec, *, split: str, n_real: int,
                        "biased well above that: use thousands when you can)")
     evaluator = load_or_build_evaluator(spec, echo=echo, progress=progress)
     _check_shape(fake_uint8, evaluator, what)
-    real = real_images(spec, split, n_real, seed)
-    metrics = measure(to_unit_range(fake_uint8), real, evaluator, seed=seed, requested=requested, infogan=infogan)
+    real, real_labels = real_images_and_labels(spec, split, n_real, seed)
+    metrics = measure(to_unit_range(fake_uint8), real, evaluator, seed=seed, requested=requested, infogan=infogan,
+                      real_labels=real_labels)
     floor = evaluator.floor(len(fake_uint8), len(real), split)
     quality = {k: evaluator.info[k] for k in ("test_accuracy", "test_mse") if k in evaluator.info}
     return {
@@ -153,12 +183,14 @@ def evaluate(fake_uint8: np.ndarray, spec: DataSpec, *, split: str, n_real: int,
 
 def evaluate_generator(target: str | Path, *, n: int, seed: int, split: str, source: DataSpec | None = None,
                        echo: Callable[[str], None] = print, progress: bool | None = None,
-                       replace: bool = False) -> dict[str, Any]:
+                       replace: bool = False, truncation: float | None = None) -> dict[str, Any]:
     """Evaluate a run directory's generator or a ``.keras`` generator.
 
     A run directory keeps the result (:func:`gan_cli.evaluation.results.save_run_result`): in
     ``RUN/eval/eval-n{N}-seed{S}-{split}.json``, and in ``RUN/eval.json`` unless that holds a result of more
-    samples (``replace`` replaces it anyway; ``echo`` gets a ``warning:`` line when it is kept).
+    samples (``replace`` replaces it anyway; ``echo`` gets a ``warning:`` line when it is kept). ``truncation``
+    ψ measures truncated latents (``gan sample --truncation``); the result records ψ as part of its protocol
+    and is kept only in ``RUN/eval/`` (``...-psi{ψ}.json``), never as the run's main result.
 
     Raises:
         GanError: a bare generator file without ``source``, or images the evaluator cannot read.
@@ -171,9 +203,11 @@ def evaluate_generator(target: str | Path, *, n: int, seed: int, split: str, sou
     classes, codes = num_classes(loaded.model), continuous_codes(loaded.model)
     requested = balanced_labels(n, classes) if classes else None
     continuous = np.random.default_rng(seed).uniform(-1, 1, (n, codes)) if codes is not None else None
-    fake = generate(loaded.model, latent_batch(n, loaded.latent_dim, seed), requested, continuous=continuous)
+    fake = generate(loaded.model, latents_for(loaded.model, n, seed, truncation), requested, continuous=continuous)
     result = evaluate(fake, spec, split=split, n_real=n, seed=seed, what=str(loaded.source), echo=echo,
                       progress=progress, requested=requested, infogan=codes is not None)
+    if truncation is not None:
+        result["truncation"] = truncation
     result["checkpoint"] = checkpoint_record(loaded.source)
     run = RunDir(Path(target)) if Path(target).is_dir() and RunDir(Path(target)).is_run() else None
     if run is not None:
@@ -223,7 +257,7 @@ def format_result(result: dict[str, Any]) -> str:
         f"evaluated   {result['evaluated']}",
         f"evaluator   {ev['source']} {ev['kind']} ({quality}), id {short_evaluator_id(result)}",
         f"protocol    {result['n_fake']} fake vs {result['n_real']} real ({result['split']} split), "
-        f"seed {result['seed']}",
+        f"seed {result['seed']}" + (f", truncation psi {result['truncation']:g}" if "truncation" in result else ""),
         f"FD          {m['fd']:.3f}   (floor {floor['fd']:.3f}: {floor['n_stand_in']} real "
         f"{'train' if result['split'] == 'test' else 'test'} vs {floor['n_reference']} {result['split']} images)",
     ]
@@ -245,6 +279,11 @@ def format_result(result: dict[str, Any]) -> str:
             worst = min(a for a in accuracy["per_class"] if a is not None)
             lines.append(f"conditional {accuracy['overall']:.3f} of samples classified as their requested label "
                          f"(worst class {worst:.3f})")
+    if "intra_fd" in m and m["intra_fd"]["per_class"]:
+        per_class = m["intra_fd"]["per_class"]
+        worst_class = max(per_class, key=per_class.get)
+        lines.append(f"intra-FD    {m['intra_fd']['mean']:.3f} (mean of per-class FDs; worst class {worst_class}: "
+                     f"{per_class[worst_class]:.3f})")
     if "kid" in m:
         prdc = m["prdc"]
         lines += [

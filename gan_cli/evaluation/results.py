@@ -22,7 +22,7 @@ from gan_cli.files import JsonFileError, read_json, write_atomic
 from gan_cli.runs.run_dir import RunDir
 
 #: The fields that must match for two results to be comparable.
-PROTOCOL_KEYS = ("evaluator_id", "n_fake", "n_real", "split")
+PROTOCOL_KEYS = ("evaluator_id", "n_fake", "n_real", "split", "truncation")
 #: How :func:`evaluator_id` marks a result recorded before evaluator ids (by the evaluator file's sha256).
 LEGACY_PREFIX = "file-sha256:"
 
@@ -104,9 +104,13 @@ def save_run_result(result: dict[str, Any], run: RunDir, main: Path | None = Non
         The paths written and, when the main result was kept, a one-line ``warning:`` that says so.
     """
     main = main or run.eval_json
-    record = run.eval_result(main, int(result["n_fake"]), int(result.get("seed", 0)), str(result["split"]))
+    record = run.eval_result(main, int(result["n_fake"]), int(result.get("seed", 0)), str(result["split"]),
+                             result.get("truncation"))
     text = json.dumps(result, indent=2) + "\n"
     write_atomic(record, text)
+    if result.get("truncation") is not None:  # a trade-off setting, not the generator's own result
+        return SavedResult(record, main, False, f"saved in {record} (a truncated result is never the run's "
+                                                f"{main.name})")
     try:
         previous = load_result(main) if main.is_file() else None
     except GanError:
@@ -178,9 +182,12 @@ def _against(result: dict[str, Any], split: str) -> str:
     return split
 
 
-def _rerun(target: Path, result: dict[str, Any], n: int, split: str) -> str:
-    """The ``gan eval`` command that measures what ``target`` holds with ``n`` samples against ``split``."""
+def _rerun(target: Path, result: dict[str, Any], n: int, split: str, truncation: float | None = None) -> str:
+    """The ``gan eval`` command that measures what ``target`` holds with ``n`` samples against ``split`` (and
+    truncated latents ψ)."""
     options = f"--n {n} --against {_against(result, split)}"
+    if truncation is not None:
+        options += f" --truncation {truncation:g}"
     if result.get("translation", {}).get("direction") == "b2a":
         options += " --direction b2a"
     evaluated = Path(str(result.get("evaluated", target)))
@@ -242,8 +249,9 @@ def comparison_advice(targets: Sequence[Path], results: Sequence[dict[str, Any]]
     from_files = any(str(r.get("evaluated", "")).endswith(".npz") for r in results)
     n, split = min(sizes) if from_files else max(sizes), str(results[0]["split"])
     again = "evaluator_id" in fields
-    steps = [_rerun(t, r, n, split) for t, r in zip(targets, results)
-             if again or (int(r["n_fake"]), r["split"]) != (n, split)]
+    psi = results[0].get("truncation")
+    steps = [_rerun(t, r, n, split, psi) for t, r in zip(targets, results)
+             if again or (int(r["n_fake"]), r["split"], r.get("truncation")) != (n, split, psi)]
     options = []
     if common:
         best = max(common, key=lambda protocol: int(protocol[PROTOCOL_KEYS.index("n_fake")]))

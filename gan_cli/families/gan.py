@@ -11,7 +11,14 @@ The loss section picks the objective (bce, least_squares = LSGAN, wasserstein = 
 ``train.d_steps`` gives n_critic D updates per G update; ``discriminator.clip_value`` clips D's weights
 after each of its updates (WGAN); ``loss.gradient_penalty`` compiles D's update as
 ``Model([x, x̂], [D(x), ||∇D(x̂)||])`` with the loss (||∇D(x̂)|| - 1)² weighted by λ on the second output
-(WGAN-GP) — still one compiled model trained with ``train_on_batch``.
+(WGAN-GP) — still one compiled model trained with ``train_on_batch``; ``loss.r1`` likewise adds
+``||∇D(x)||²`` on the real images as a second output weighted γ/2 (R1).
+
+``augment`` puts a :class:`~gan_cli.families.augment.DiffAugment` layer in front of D inside both compiled
+models, so D trains on augmented reals and fakes and G's gradient flows through the augmentation; ADA's
+probability is steered after each D update from D's real-sign metric. ``train.ema`` keeps an exponential
+moving average of G's weights in a clone of G, updated after each G update inside the same step; samples are
+drawn from it (:attr:`GanModels.sampler`).
 """
 
 from __future__ import annotations
@@ -24,14 +31,18 @@ import keras
 import tensorflow as tf
 
 from gan_cli.errors import RecipeError
+from gan_cli.families.augment import DiffAugment
 from gan_cli.families.losses import (
     Adversarial,
     GradientNorm,
     MeanScore,
+    RealSign,
     adversarial,
     information_loss,
     interpolate,
     penalty_loss,
+    r1_loss,
+    score_midpoint,
 )
 from gan_cli.families.optimizers import make_optimizer
 from gan_cli.nets import (
@@ -39,9 +50,10 @@ from gan_cli.nets import (
     build_conditional_generator,
     build_discriminator,
     build_generator,
+    stylegan,
 )
 from gan_cli.nets.info import info_generator, q_head
-from gan_cli.recipe.schema import InfoSpec, Recipe
+from gan_cli.recipe.schema import EmaSpec, InfoSpec, Recipe
 
 
 @dataclass
@@ -50,7 +62,7 @@ class GanModels:
 
     generator: keras.Model
     discriminator: keras.Model
-    d_update: keras.Model  # D itself, or D with the gradient-norm output when loss.gradient_penalty > 0
+    d_update: keras.Model  # D itself, or D behind the augmentation and/or with a gradient-norm output (GP, R1)
     combined: keras.Model
     d_optimizer: keras.optimizers.Optimizer
     g_optimizer: keras.optimizers.Optimizer
@@ -59,6 +71,13 @@ class GanModels:
     num_classes: int | None = None  # set for a conditional GAN: G and D also take a one-hot label
     info: InfoSpec | None = None  # set for InfoGAN: G also takes codes, the combined model also outputs Q(G(.))
     q_layers: list[Any] = field(default_factory=list)  # InfoGAN's own Q-head layers (trained with G)
+    penalty: str | None = None  # "gradient" (WGAN-GP: interpolates, seeds per D update) or "r1" (real images)
+    augment: DiffAugment | None = None  # in front of D in both compiled models (augment.policy)
+    ema_generator: keras.Model | None = None  # the weights' moving average, a clone of G (train.ema)
+    ema: EmaSpec | None = None
+    #: StyleGAN-mini G: D's fakes are made in training mode too (noise, style mixing), and the average w is
+    #: tracked after each G update
+    style_based: bool = False
     jit_compile: bool = False  # XLA for the fused step (train.jit_compile, resolved by the trainer)
     strategy: Any = None  # a tf.distribute strategy (train.distribute), the models built in its scope
     _fakes: Any = field(default=None, repr=False)
@@ -74,7 +93,27 @@ class GanModels:
 
     @property
     def penalized(self) -> bool:
-        return self.d_update is not self.discriminator
+        """True when D's update takes the gradient penalty's interpolation seeds (WGAN-GP)."""
+        return self.penalty == "gradient"
+
+    @property
+    def sampler(self) -> keras.Model:
+        """The generator samples are drawn from: G's moving average with ``train.ema``, else G."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    def update_ema(self) -> None:
+        """Move the average toward G after a G update: trained weights to ``decay·average + (1 - decay)·G``
+        (decay 0 until ``start_step``), everything else (BatchNorm statistics, spectral-norm vectors, random
+        states) copied from G, as StyleGAN2-ADA's implementation does. A no-op without ``train.ema``."""
+        if self.ema_generator is None or self.ema is None:
+            return
+        step = tf.cast(self.g_optimizer.iterations, "float32")
+        decay = tf.where(step > float(self.ema.start_step), self.ema.decay, 0.0)
+        for average, current in zip(self.ema_generator.variables, self.generator.variables):
+            if current.trainable:
+                average.assign(current + tf.cast(decay, current.dtype) * (average - current))
+            else:
+                average.assign(current)
 
     @property
     def conditional(self) -> bool:
@@ -85,7 +124,8 @@ class GanModels:
         overhead)."""
         if self._fakes is None:
             generator = self.generator
-            self._fakes = tf.function(lambda inputs: tf.cast(generator(inputs, training=False), "float32"))
+            mode = self.style_based
+            self._fakes = tf.function(lambda inputs: tf.cast(generator(inputs, training=mode), "float32"))
         if self.info is not None:
             return self._fakes([noise, *labels])
         return self._fakes([noise, labels] if self.conditional else noise)
@@ -110,12 +150,16 @@ class GanModels:
         inputs, targets = self._discriminator_data(real, fake, penalty_seed, real_labels, fake_labels)
         result = self.d_update.train_on_batch(inputs, targets, return_dict=True)
         self._clip_discriminator()
-        return {key: float(value) for key, value in _discriminator_values(result).items()}
+        values = _discriminator_values(result)
+        self._observe_reals(values)
+        return {key: float(value) for key, value in values.items()}
 
     def update_generator(self, noise: tf.Tensor, labels: Any = None) -> dict[str, float]:
         """G's update through the combined model with D frozen, towards the objective's G target."""
         self.discriminator.trainable = False
         result = self.combined.train_on_batch(*self._generator_data(noise, labels), return_dict=True)
+        self._track_average_w(noise)
+        self.update_ema()
         return {"g_loss": float(result["loss"])}
 
     def train_step(self, reals: Sequence[tf.Tensor], noises: Sequence[tf.Tensor], noise_g: tf.Tensor,
@@ -160,7 +204,8 @@ class GanModels:
         totals = {"d_loss": 0.0, "d_real": 0.0, "d_fake": 0.0}
         for index, (real, noise) in enumerate(zip(reals, noises)):
             fake_label = fake_labels[index] if fake_labels is not None else None
-            fake = tf.cast(self.generator(self._generator_inputs(noise, fake_label), training=False), real.dtype)
+            fake = tf.cast(self.generator(self._generator_inputs(noise, fake_label), training=self.style_based),
+                           real.dtype)
             self.discriminator.trainable = True
             result = self.d_update.train_step(self._discriminator_data(
                 real, fake, penalty_seeds[index] if penalty_seeds is not None else None,
@@ -170,11 +215,14 @@ class GanModels:
             self.d_update.reset_metrics()
             self._clip_discriminator()
             values = _discriminator_values(result)
+            self._observe_reals(values)
             totals = {key: totals[key] + values[key] / len(reals) for key in totals}
         self.discriminator.trainable = False
         result = self.combined.train_step(self._generator_data(noise_g, g_labels))
         self.combined.reset_metrics()
-        return {**totals, "g_loss": result["loss"]}
+        self._track_average_w(noise_g)
+        self.update_ema()
+        return {**totals, "g_loss": result["loss"], **self._augment_values()}
 
     def _generator_inputs(self, noise: tf.Tensor, labels: Any) -> Any:
         if self.info is not None:
@@ -190,10 +238,12 @@ class GanModels:
         images = tf.concat([real, fake], axis=0)
         targets = tf.concat([tf.fill((batch, 1), self.objective.real_target),
                              tf.fill((batch, 1), self.objective.fake_target)], axis=0)
-        if self.penalized:
+        if self.penalty == "gradient":
             seed = penalty_seed if penalty_seed is not None else tf.constant([0, 0], tf.int64)
             mixed = interpolate(tf.concat([real, real], 0), tf.concat([fake, fake], 0), seed)
             return [images, mixed], [targets, tf.zeros((2 * batch, 1))]
+        if self.penalty == "r1":
+            return [images, real], [targets, tf.zeros((batch, 1))]
         if self.conditional:
             return [images, tf.concat([real_labels, fake_labels], axis=0)], targets
         return images, targets
@@ -234,9 +284,27 @@ class GanModels:
         for index, (real, noise) in enumerate(zip(reals, noises)):
             seed = penalty_seeds[index] if penalty_seeds is not None else None
             values = self.update_discriminator(real, noise, seed, real_labels[index], fake_labels[index])
-            for key, value in values.items():
-                totals[key] += value / len(reals)
-        return {**totals, **self.update_generator(noise_g, g_labels)}
+            for key in totals:
+                totals[key] += values[key] / len(reals)
+        generator_values = self.update_generator(noise_g, g_labels)
+        augment = {key: float(value) for key, value in self._augment_values().items()}
+        return {**totals, **generator_values, **augment}
+
+    def _track_average_w(self, noise: tf.Tensor) -> None:
+        """StyleGAN-mini: move the tracked average w toward the mapping of this step's G latents (for truncation)."""
+        if self.style_based:
+            stylegan.update_w_avg(self.generator, noise)
+
+    def _observe_reals(self, values: dict[str, Any]) -> None:
+        """ADA: feed D's real-sign statistic of the update just made to the augmentation's probability."""
+        if self.augment is not None and "real_sign" in values:
+            self.augment.observe(values.pop("real_sign"))
+
+    def _augment_values(self) -> dict[str, Any]:
+        """``augment_p``, ADA's probability after the step (nothing without ADA)."""
+        if self.augment is None or not self.augment.adaptive:
+            return {}
+        return {"augment_p": tf.identity(self.augment.probability)}
 
     def optimizers(self) -> dict[str, list[keras.optimizers.Optimizer]]:
         """The optimizers by the recipe's ``optimizers`` key whose learning rate they take."""
@@ -254,12 +322,20 @@ class GanModels:
         }
         if self.q_layers:
             state["q_head"] = [v for layer in self.q_layers for v in layer.variables]
+        if self.ema_generator is not None:
+            state["ema_generator"] = list(self.ema_generator.variables)
+        if self.augment is not None:
+            state["augment"] = list(self.augment.variables)
         return state
 
 
 def _discriminator_values(result: dict[str, Any]) -> dict[str, Any]:
     """``d_loss`` (with the penalty, if any) and D's mean scores ``d_real`` and ``d_fake`` from an update's logs."""
-    return {"d_loss": result["loss"], "d_real": _ending(result, "real_score"), "d_fake": _ending(result, "fake_score")}
+    values = {"d_loss": result["loss"], "d_real": _ending(result, "real_score"),
+              "d_fake": _ending(result, "fake_score")}
+    if any(key.endswith("real_sign") for key in result):
+        values["real_sign"] = _ending(result, "real_sign")
+    return values
 
 
 def _ending(result: dict[str, Any], suffix: str) -> Any:
@@ -289,8 +365,9 @@ def build_conditional(recipe: Recipe, image_shape: tuple[int, int, int], num_cla
     if not num_classes:
         raise RecipeError("family: cgan needs labelled data (digits, mnist, fashion_mnist, cifar10, or an "
                           "npz/idx/folder source with labels)")
-    if recipe.loss.gradient_penalty > 0:
-        raise RecipeError("loss.gradient_penalty: not supported with family cgan yet; set it to 0")
+    for key, value in (("gradient_penalty", recipe.loss.gradient_penalty), ("r1", recipe.loss.r1)):
+        if value > 0:
+            raise RecipeError(f"loss.{key}: not supported with family cgan yet; set it to 0")
     generator = build_conditional_generator(recipe.generator, image_shape, num_classes, recipe.condition)
     discriminator = build_conditional_discriminator(recipe.discriminator, image_shape, num_classes, recipe.condition)
     return _compile(recipe, generator, discriminator, image_shape, num_classes)
@@ -304,8 +381,12 @@ def build_info(recipe: Recipe, image_shape: tuple[int, int, int], num_classes: i
     Raises:
         RecipeError: the recipe asks for the gradient penalty (not yet supported with codes).
     """
-    if recipe.loss.gradient_penalty > 0:
-        raise RecipeError("loss.gradient_penalty: not supported with family infogan yet; set it to 0")
+    for key, value in (("loss.gradient_penalty", recipe.loss.gradient_penalty), ("loss.r1", recipe.loss.r1)):
+        if value > 0:
+            raise RecipeError(f"{key}: not supported with family infogan yet; set it to 0")
+    if recipe.augment.policy:
+        raise RecipeError("augment.policy: not supported with family infogan yet (Q reads D's features of the "
+                          "image); remove it")
     generator = info_generator(recipe.generator, image_shape, recipe.info, build_generator)
     discriminator = build_discriminator(recipe.discriminator, image_shape)
     return _compile(recipe, generator, discriminator, image_shape, None, info=True)
@@ -315,19 +396,26 @@ def _compile(recipe: Recipe, generator: keras.Model, discriminator: keras.Model,
              num_classes: int | None, info: bool = False) -> GanModels:
     objective = adversarial(recipe.loss, recipe.discriminator.output_activation)
     logits = objective.probabilities and recipe.discriminator.output_activation == "linear"
-    metrics = [MeanScore(True, objective.real_target, logits), MeanScore(False, objective.real_target, logits)]
+    metrics: list[Any] = [MeanScore(True, objective.real_target, logits),
+                          MeanScore(False, objective.real_target, logits)]
+    augment = _augmentation(recipe, discriminator)
+    if augment is not None and augment.adaptive:
+        metrics.append(RealSign(objective.real_target, score_midpoint(objective, logits)))
+    critic = _behind(augment, discriminator, image_shape, num_classes)
 
     d_optimizer = make_optimizer(recipe.optimizers.discriminator)
-    if recipe.loss.gradient_penalty > 0:
+    penalty = "gradient" if recipe.loss.gradient_penalty > 0 else "r1" if recipe.loss.r1 > 0 else None
+    if penalty is not None:
         images = keras.Input(image_shape, name="images")
-        mixed = keras.Input(image_shape, name="interpolates")
-        norm = GradientNorm(discriminator, name="grad_norm")(mixed)
-        d_update = keras.Model([images, mixed], [discriminator(images), norm], name="discriminator_update")
-        d_update.compile(optimizer=d_optimizer, loss=[objective.d_loss, penalty_loss],
-                         loss_weights=[1.0, recipe.loss.gradient_penalty], metrics=[metrics, []])
+        at = keras.Input(image_shape, name="interpolates" if penalty == "gradient" else "reals")
+        norm = GradientNorm(critic, name="grad_norm")(at)
+        d_update = keras.Model([images, at], [critic(images), norm], name="discriminator_update")
+        d_update.compile(optimizer=d_optimizer, loss=[objective.d_loss, penalty_loss if penalty == "gradient" else
+                                                      r1_loss],
+                         loss_weights=[1.0, recipe.loss.gradient_penalty or recipe.loss.r1 / 2], metrics=[metrics, []])
     else:
-        d_update = discriminator
-        discriminator.compile(optimizer=d_optimizer, loss=objective.d_loss, metrics=metrics)
+        d_update = critic
+        critic.compile(optimizer=d_optimizer, loss=objective.d_loss, metrics=metrics)
 
     discriminator.trainable = False
     z = keras.Input((recipe.generator.latent_dim,), name="z")
@@ -335,7 +423,7 @@ def _compile(recipe: Recipe, generator: keras.Model, discriminator: keras.Model,
     g_optimizer = make_optimizer(recipe.optimizers.generator)
     if num_classes:
         label = keras.Input((num_classes,), name="label")
-        combined = keras.Model([z, label], discriminator([generator([z, label]), label]), name="combined")
+        combined = keras.Model([z, label], critic([generator([z, label]), label]), name="combined")
         combined.compile(optimizer=g_optimizer, loss=objective.g_loss)
     elif info:
         q_model, q_layers = q_head(discriminator, recipe.info)
@@ -348,11 +436,47 @@ def _compile(recipe: Recipe, generator: keras.Model, discriminator: keras.Model,
                                                                        recipe.info.continuous_weight)],
                          loss_weights=[1.0, recipe.info.weight])
     else:
-        combined = keras.Model(z, discriminator(generator(z)), name="combined")
+        combined = keras.Model(z, critic(generator(z)), name="combined")
         combined.compile(optimizer=g_optimizer, loss=objective.g_loss)
     g_optimizer.build(combined.trainable_variables)
 
     discriminator.trainable = True
     d_optimizer.build(d_update.trainable_variables)
+    ema = recipe.train.ema if recipe.train.ema.decay > 0 else None
     return GanModels(generator, discriminator, d_update, combined, d_optimizer, g_optimizer, objective,
-                     recipe.discriminator.clip_value, num_classes, recipe.info if info else None, q_layers)
+                     recipe.discriminator.clip_value, num_classes, recipe.info if info else None, q_layers,
+                     penalty=penalty, augment=augment, ema_generator=_average_of(generator) if ema else None, ema=ema,
+                     style_based=stylegan.is_stylegan(generator))
+
+
+def _augmentation(recipe: Recipe, discriminator: keras.Model) -> DiffAugment | None:
+    """The recipe's ``augment`` as a layer (None without a policy); ADA's step is ``batch·interval / images``."""
+    spec = recipe.augment
+    if not spec.policy:
+        return None
+    step_size = recipe.train.batch_size * spec.ada_interval / spec.ada_images
+    return DiffAugment(spec.policy, adaptive=spec.ada, target=spec.ada_target, interval=spec.ada_interval,
+                       step_size=step_size, seed=recipe.seed, name="augment")
+
+
+def _behind(augment: DiffAugment | None, discriminator: keras.Model, image_shape: tuple[int, int, int],
+            num_classes: int | None) -> keras.Model:
+    """D itself, or ``D(augment(image)[, label])``: the model both compiled models call (sharing D's layers)."""
+    if augment is None:
+        return discriminator
+    image = keras.Input(image_shape, name="image")
+    if num_classes:
+        label = keras.Input((num_classes,), name="label")
+        return keras.Model([image, label], discriminator([augment(image), label]), name="augmented_discriminator")
+    return keras.Model(image, discriminator(augment(image)), name="augmented_discriminator")
+
+
+def _average_of(generator: keras.Model) -> keras.Model:
+    """A clone of G holding a copy of its weights (and every other variable), to keep G's moving average in."""
+    average = keras.models.clone_model(generator)
+    pairs = list(zip(average.variables, generator.variables, strict=True))
+    for copy, original in pairs:
+        if tuple(copy.shape) != tuple(original.shape):  # pragma: no cover - clone_model keeps the order
+            raise RuntimeError(f"EMA clone of the generator differs at {original.path}")
+        copy.assign(original)
+    return average

@@ -49,6 +49,8 @@ class GanFamily(Family, Protocol):
     info: InfoSpec | None
     strategy: tf.distribute.Strategy | None
     jit_compile: bool
+    #: G's moving average (``train.ema``), None without it
+    ema_generator: keras.Model | None
 
     @property
     def latent_dim(self) -> int: ...
@@ -66,6 +68,11 @@ class GanFamily(Family, Protocol):
     @property
     def conditional(self) -> bool:
         """True when G and D take a one-hot class label (cgan)."""
+        ...
+
+    @property
+    def sampler(self) -> keras.Model:
+        """The generator samples are drawn from: G's moving average with ``train.ema``, else G."""
         ...
 
     def train_steps(self, steps: Sequence[tuple[Any, ...]]) -> list[dict[str, float]]:

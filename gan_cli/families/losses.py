@@ -1,5 +1,5 @@
 """Adversarial losses by recipe name, the targets they train towards, D's score metrics, and the
-gradient penalty (WGAN-GP).
+gradient penalties (WGAN-GP, R1).
 
 Every loss is written as a Keras loss on (target, score), so D and the combined model are compiled
 and trained with ``train_on_batch`` exactly as the tutorial does; only the targets change:
@@ -93,6 +93,38 @@ class MeanScore(keras.metrics.Metric):
         self.count.assign(0.0)
 
 
+class RealSign(keras.metrics.Metric):
+    """ADA's overfitting statistic: the mean over the real part of a labelled batch of sign(score - midpoint), where
+    the midpoint lies between the real and fake targets (0 for logits, wasserstein and hinge scores). Near 1: D
+    calls nearly every real image real (it has begun to memorise them); near 0: it cannot tell."""
+
+    def __init__(self, real_target: float, midpoint: float, name: str = "real_sign") -> None:
+        super().__init__(name=name)
+        self.real_target, self.midpoint = real_target, midpoint
+        self.total = self.add_variable(shape=(), initializer="zeros", name="total")
+        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):  # type: ignore[no-untyped-def]
+        signs = ops.sign(ops.reshape(ops.cast(y_pred, "float32"), (-1,)) - self.midpoint)
+        is_real = ops.abs(ops.reshape(ops.cast(y_true, "float32"), (-1,)) - self.real_target) < 1e-6
+        mask = ops.cast(is_real, "float32")
+        self.total.assign_add(ops.sum(signs * mask))
+        self.count.assign_add(ops.sum(mask))
+
+    def result(self):  # type: ignore[no-untyped-def]
+        return self.total / ops.maximum(self.count, 1.0)
+
+    def reset_state(self) -> None:
+        self.total.assign(0.0)
+        self.count.assign(0.0)
+
+
+def score_midpoint(objective: Adversarial, logits: bool) -> float:
+    """The score halfway between real and fake for D's raw output: 0 for logits and for the ±1 objectives, else
+    the middle of the (unsmoothed) targets 1 and 0."""
+    return 0.0 if logits or objective.fake_target != 0.0 else 0.5
+
+
 #: Added under the square root so the norm's gradient stays finite where D's gradient is 0.
 NORM_EPSILON = 1e-12
 
@@ -123,6 +155,11 @@ class GradientNorm(keras.layers.Layer):
 def penalty_loss(y_true: Any, norm: Any) -> Any:
     """(||∇D|| - 1)², the two-sided penalty of Gulrajani et al. 2017 (targets are ignored)."""
     return ops.mean(ops.square(norm - 1.0), axis=-1)
+
+
+def r1_loss(y_true: Any, norm: Any) -> Any:
+    """||∇D(x)||² on real images (R1; the recipe's weight is γ/2, targets are ignored)."""
+    return ops.mean(ops.square(norm), axis=-1)
 
 
 def interpolate(real: tf.Tensor, fake: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:

@@ -2,16 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import keras
 
-from gan_cli.nets import dcgan, layer_list, mlp, patchgan, resnet, unet
+from gan_cli.nets import biggan, dcgan, layer_list, mlp, patchgan, resnet, stylegan, unet
 from gan_cli.nets.common import check_output
 from gan_cli.nets.conditional import conditional_discriminator, conditional_generator
+from gan_cli.nets.projection import projection_discriminator
 from gan_cli.recipe.schema import ConditionSpec, DiscriminatorSpec, GeneratorSpec
 
-GENERATORS = {"mlp": mlp.generator, "dcgan": dcgan.generator, "layers": layer_list.generator}
-DISCRIMINATORS = {"mlp": mlp.discriminator, "dcgan": dcgan.discriminator,
-                  "layers": layer_list.discriminator}
+
+def _biggan_generator(spec: GeneratorSpec, latent_dim: int, image_shape: tuple[int, int, int],
+                      num_classes: int | None = None, embedding_dim: int = 16) -> keras.Model:
+    return biggan.generator(latent_dim, image_shape, spec.widths, num_classes, embedding_dim=embedding_dim,
+                            hierarchical_z=spec.hierarchical_z, spectral_norm=spec.spectral_norm,
+                            orthogonal=spec.orthogonal)
+
+
+def _biggan_discriminator(spec: DiscriminatorSpec, image_shape: tuple[int, int, int],
+                          num_classes: int | None = None) -> keras.Model:
+    return biggan.discriminator(image_shape, spec.widths, num_classes, spectral_norm=spec.spectral_norm)
+
+
+def _stylegan_generator(spec: GeneratorSpec, latent_dim: int, image_shape: tuple[int, int, int]) -> keras.Model:
+    return stylegan.generator(latent_dim, image_shape, spec.widths, mapping_layers=spec.mapping_layers,
+                              mixing_probability=spec.style_mixing, mapping_lr_multiplier=spec.mapping_lr)
+
+
+def _stylegan_discriminator(spec: DiscriminatorSpec, image_shape: tuple[int, int, int]) -> keras.Model:
+    return stylegan.discriminator(image_shape, spec.widths, group_size=spec.minibatch_group,
+                                  output_activation=spec.output_activation)
+
+
+#: ``GENERATORS[architecture](spec, latent_dim, image_shape)``: z -> image.
+GENERATORS: dict[str, Callable[..., keras.Model]] = {
+    "mlp": mlp.generator, "dcgan": dcgan.generator, "layers": layer_list.generator, "biggan": _biggan_generator,
+    "stylegan": _stylegan_generator}
+#: ``DISCRIMINATORS[architecture](spec, image_shape)``: image -> one score.
+DISCRIMINATORS: dict[str, Callable[..., keras.Model]] = {
+    "mlp": mlp.discriminator, "dcgan": dcgan.discriminator, "layers": layer_list.discriminator,
+    "biggan": _biggan_discriminator, "stylegan": _stylegan_discriminator}
 #: Image-to-image generators (``family: pix2pix``, ``cyclegan``): image A -> image B.
 TRANSLATORS = {"unet": unet.generator, "resnet": resnet.generator}
 
@@ -56,11 +87,20 @@ def build_discriminator(spec: DiscriminatorSpec, image_shape: tuple[int, int, in
 
 def build_conditional_generator(spec: GeneratorSpec, image_shape: tuple[int, int, int], num_classes: int,
                                 condition: ConditionSpec) -> keras.Model:
-    """[z (latent_dim,), one-hot label (K,)] -> image, around the spec's generator."""
+    """[z (latent_dim,), one-hot label (K,)] -> image: biggan's own (the label through its conditional batch
+    norms), or the spec's generator fed z ++ code(label)."""
+    if spec.architecture == "biggan":
+        model = _biggan_generator(spec, spec.latent_dim, image_shape, num_classes, condition.embedding_dim)
+        return check_output(model, image_shape, "generator")
     return conditional_generator(spec, image_shape, num_classes, condition, build_generator)
 
 
 def build_conditional_discriminator(spec: DiscriminatorSpec, image_shape: tuple[int, int, int], num_classes: int,
                                     condition: ConditionSpec) -> keras.Model:
-    """[image, one-hot label (K,)] -> score, around the spec's discriminator."""
+    """[image, one-hot label (K,)] -> score: biggan's own projection D, the spec's D with a projection head
+    (``condition.discriminator: projection``), or the spec's D on the image with label channels."""
+    if spec.architecture == "biggan":
+        return check_output(_biggan_discriminator(spec, image_shape, num_classes), (1,), "discriminator")
+    if condition.discriminator == "projection":
+        return projection_discriminator(build_discriminator(spec, image_shape), num_classes)
     return conditional_discriminator(spec, image_shape, num_classes, condition, build_discriminator)

@@ -28,7 +28,7 @@ from gan_cli.recipe.shipped import MAX_NAME_LENGTH
 
 DataSource = Literal["digits", "mnist", "fashion_mnist", "cifar10", "npz", "idx", "folder", "paired_folder",
                      "unpaired_folder"]
-Architecture = Literal["mlp", "dcgan", "layers", "unet", "resnet", "patchgan"]
+Architecture = Literal["mlp", "dcgan", "layers", "biggan", "stylegan", "unet", "resnet", "patchgan"]
 TaskName = Literal["edges", "lowres", "thicken"]
 ActivationName = Literal["leaky_relu", "relu", "elu", "tanh", "sigmoid", "linear"]
 LossName = Literal["bce", "least_squares", "wasserstein", "hinge"]
@@ -215,6 +215,15 @@ class GeneratorSpec(NetSpec):
                                                                "per stage (dcgan)")
     output_activation: ActivationName = _doc("tanh", "activation of the output layer")
     res_blocks: int = _range(9, 1, 256, doc="resnet: residual blocks between down- and up-sampling")
+    hierarchical_z: bool = _doc(True, "biggan: z split into one chunk for the first layer and one per block, each "
+                                      "block's conditional batch norms fed its own chunk")
+    mapping_layers: int = _range(4, 1, 16, doc="stylegan: Dense layers of the mapping network z -> w")
+    mapping_lr: float = _range(0.01, 0.0, 1.0, doc="stylegan: the mapping network's learning-rate multiplier "
+                                                   "(StyleGAN's 0.01), built into its weights")
+    style_mixing: float = _range(0.9, 0.0, 1.0, doc="stylegan: per sample in training, the probability that the "
+                                                    "layers after a random crossover take the styles of a second z")
+    orthogonal: float = _range(0.0, 0.0, doc="biggan: BigGAN's orthogonal regularization β·||WᵀW ⊙ (1 - I)||² of "
+                                             "G's kernels, added to G's loss; 0 = off (BigGAN's 1e-4 is β 5e-5 here)")
 
 
 @dataclass(frozen=True)
@@ -225,6 +234,8 @@ class DiscriminatorSpec(NetSpec):
     clip_value: float | None = _range(None, 0.0, doc="WGAN weight clipping: after each update every D weight "
                                                      "is clipped to [-c, c]; null = off")
     scales: int = _range(1, 1, 8, doc="patchgan: discriminators at image scales 1, 1/2, 1/4, ... (pix2pixHD)")
+    minibatch_group: int = _range(4, 1, 64, doc="stylegan: images per group of the minibatch standard deviation "
+                                                "(train.batch_size must be a multiple; 1 = off)")
 
 
 @dataclass(frozen=True)
@@ -237,6 +248,8 @@ class LossSpec:
                                                        "1 - label_smoothing, fake targets stay 0 (bce, least_squares)")
     gradient_penalty: float = _range(0.0, 0.0, doc="WGAN-GP weight λ of (||∇D(x̂)|| - 1)² at random "
                                                    "interpolates of real and fake images; 0 = off")
+    r1: float = _range(0.0, 0.0, doc="R1 weight γ of (γ/2)·||∇D(x)||² on the real images of D's update "
+                                     "(Mescheder et al. 2018, StyleGAN); 0 = off")
 
 
 @dataclass(frozen=True)
@@ -267,6 +280,35 @@ class OptimizersSpec:
 
 
 @dataclass(frozen=True)
+class EmaSpec:
+    """An exponential moving average of G's weights, kept beside G (the generator that samples are drawn from)."""
+
+    decay: float = _range(0.0, 0.0, 1.0, high_open=True, doc="each step the averaged weights move to "
+                                                             "decay·average + (1 - decay)·G's; 0 = off "
+                                                             "(e.g. 0.999)")
+    start_step: int = _range(0, 0, MAX_STEPS, doc="until this step the average is G itself (decay 0), so it does "
+                                                  "not carry the untrained start")
+
+
+@dataclass(frozen=True)
+class AugmentSpec:
+    """Differentiable augmentation of every image D sees in training (reals and fakes alike, in D's update and in
+    G's through the combined model); sampled and exported images are never augmented."""
+
+    policy: tuple[Literal["color", "translation", "cutout"], ...] = field(default=(), metadata={
+        "may_be_empty": True,
+        "doc": "DiffAugment operations applied in this order: color (brightness, saturation, contrast), translation "
+               "(up to 1/8 of the image), cutout (a square half the image's side); empty = off"})
+    ada: bool = _doc(False, "ADA: apply each operation with a probability p steered toward ada_target instead of "
+                            "always (p starts at 0)")
+    ada_target: float = _range(0.6, 0.0, 1.0, doc="ADA: the target of E[sign(D(x) - midpoint)] on real images; "
+                                                  "above it p rises, below it p falls")
+    ada_interval: int = _range(4, 1, 10_000, doc="ADA: steps between adjustments of p")
+    ada_images: int = _range(100_000, 1, MAX_STEPS, doc="ADA: real images it takes p to move by 1 (the paper's "
+                                                        "500k suits long runs; smaller reacts faster)")
+
+
+@dataclass(frozen=True)
 class TrainSpec:
     """How long and in what batches to train."""
 
@@ -292,6 +334,8 @@ class TrainSpec:
     batch_selection: Literal["random", "shuffle"] = _doc(
         "random", "random: indices drawn with replacement each step (the tutorial); "
                   "shuffle: a new permutation each epoch")
+    ema: EmaSpec = _doc(EmaSpec(), "generator EMA: samples, grids, evaluation and generator.keras use the averaged "
+                                   "weights")
 
 
 @dataclass(frozen=True)
@@ -319,7 +363,12 @@ class ConditionSpec:
     mode: Literal["one_hot", "embedding"] = _doc("one_hot", "one_hot: G gets z ++ one-hot(y), D gets one "
                                                              "constant channel per class; embedding: a learned "
                                                              "embedding, for D as one extra image-sized channel")
-    embedding_dim: int = _range(16, 1, MAX_WIDTH, doc="size of the label embedding (mode: embedding)")
+    embedding_dim: int = _range(16, 1, MAX_WIDTH, doc="size of the label embedding (mode: embedding; biggan: the "
+                                                      "shared class embedding of G's conditional batch norms)")
+    discriminator: Literal["input", "projection"] = _doc(
+        "input", "how D takes the label: input = as mode says (extra image channels); projection = score "
+                 "Dense(h) + <embed(y), h> on D's last features (Miyato & Koyama 2018; needs output_activation: "
+                 "linear; biggan's D always projects)")
 
 
 @dataclass(frozen=True)
@@ -415,6 +464,7 @@ class Recipe:
     condition: ConditionSpec = _doc(ConditionSpec(), "label conditioning (family: cgan)")
     info: InfoSpec = _doc(InfoSpec(), "latent codes (family: infogan)")
     translation: TranslationSpec = _doc(TranslationSpec(), "image-to-image losses (family: pix2pix, cyclegan)")
+    augment: AugmentSpec = _doc(AugmentSpec(), "differentiable augmentation for small data (DiffAugment, ADA)")
     eval: EvalSpec = _doc(EvalSpec(), "evaluation during training")
     health: HealthSpec = _doc(HealthSpec(), "training-health warnings")
     logs: LogsSpec = _doc(LogsSpec(), "TensorBoard events and the progress GIF, for watching a run")

@@ -31,6 +31,8 @@ from gan_cli.recipe.schema import (
     TRANSLATION_DISCRIMINATORS,
     TRANSLATION_FAMILIES,
     TRANSLATION_GENERATORS,
+    AugmentSpec,
+    ConditionSpec,
     DataSpec,
     DiscriminatorSpec,
     GeneratorSpec,
@@ -196,12 +198,55 @@ def _check_family(values: dict[str, Any], ctx: _Context) -> None:
             raise ctx.fail("train.d_steps", f"family {family} updates each discriminator once per step; set it to 1")
         if values.get("loss", LossSpec()).gradient_penalty > 0:
             raise ctx.fail("loss.gradient_penalty", f"not supported with family {family}; set it to 0")
+        if values.get("loss", LossSpec()).r1 > 0:
+            raise ctx.fail("loss.r1", f"not supported with family {family}; set it to 0")
+        if values.get("augment", AugmentSpec()).policy:
+            raise ctx.fail("augment.policy", f"not supported with family {family} (use data.crop_size and "
+                                             "data.flip); remove it")
+        if values.get("train", TrainSpec()).ema.decay > 0:
+            raise ctx.fail("train.ema.decay", f"not supported with family {family} yet; set it to 0")
         if values.get("train", TrainSpec()).distribute != "none":
             raise ctx.fail("train.distribute", f"not supported with family {family} yet; set it to none")
         return
-    if values.get("train", TrainSpec()).distribute != "none" and discriminator.clip_value is not None:
+    train, loss, augment = values.get("train", TrainSpec()), values.get("loss", LossSpec()), \
+        values.get("augment", AugmentSpec())
+    if train.distribute != "none" and discriminator.clip_value is not None:
         raise ctx.fail("train.distribute", "not supported with discriminator.clip_value (WGAN weight clipping) "
                                            "yet; use loss.gradient_penalty, or distribute: none")
+    if train.distribute != "none" and (train.ema.decay > 0 or augment.ada):
+        key = "train.ema.decay" if train.ema.decay > 0 else "augment.ada"
+        raise ctx.fail(key, "not supported with train.distribute yet (its state is updated inside the step); "
+                            "remove it, or set train.distribute: none")
+    if loss.gradient_penalty > 0 and loss.r1 > 0:
+        raise ctx.fail("loss.r1", "choose one gradient penalty: loss.gradient_penalty (WGAN-GP) or loss.r1; set "
+                                  "the other to 0")
+    condition = values.get("condition", ConditionSpec())
+    projects = discriminator.architecture == "biggan" or (family == "cgan" and condition.discriminator == "projection")
+    if projects and discriminator.output_activation != "linear":
+        why = ("biggan's D ends in a linear score" if discriminator.architecture == "biggan"
+               else "a projection D adds a linear term to its score")
+        raise ctx.fail("discriminator.output_activation", f"must be linear: {why} (use loss.name hinge, or bce, which "
+                                                          "then reads logits)")
+    if condition.discriminator == "projection" and family != "cgan":
+        raise ctx.fail("condition.discriminator", f"projection conditions D on the class label: family cgan only "
+                                                  f"(family is {family})")
+    for name in ("biggan", "stylegan"):
+        if generator.architecture == name and generator.output_activation != "tanh":
+            raise ctx.fail("generator.output_activation", f"{name}'s generator ends in tanh; remove the key")
+    if generator.architecture == "stylegan" and family != "gan":
+        raise ctx.fail("generator.architecture", f"stylegan is unconditional here: family gan only (family is "
+                                                 f"{family})")
+    if generator.architecture == "stylegan" and train.distribute != "none":
+        raise ctx.fail("train.distribute", "not supported with generator.architecture stylegan yet (its average w "
+                                           "is updated inside the step); set it to none")
+    if discriminator.architecture == "stylegan" and train.batch_size % discriminator.minibatch_group:
+        raise ctx.fail("train.batch_size", f"{train.batch_size} is not a multiple of "
+                                           f"discriminator.minibatch_group {discriminator.minibatch_group} (the "
+                                           "minibatch standard deviation groups whole batches)")
+    if generator.orthogonal > 0 and generator.architecture != "biggan":
+        raise ctx.fail("generator.orthogonal", "used by generator.architecture: biggan only; set it to 0")
+    if augment.ada and not augment.policy:
+        raise ctx.fail("augment.ada", "needs operations to apply: set augment.policy, e.g. [translation, cutout]")
     for role, spec in (("generator", generator), ("discriminator", discriminator)):
         if spec.architecture in TRANSLATION_GENERATORS + TRANSLATION_DISCRIMINATORS:
             raise ctx.fail(f"{role}.architecture", f"{spec.architecture} is an image-to-image network; use it "
@@ -273,7 +318,7 @@ def _convert_tuple(value: Any, args: tuple[Any, ...], key: str, meta: Mapping[st
             if not value:
                 raise ctx.fail(key, "expected at least one layer")
             return tuple(_convert_layer(v, f"{key}[{i}]", ctx) for i, v in enumerate(value))
-        if not value:
+        if not value and not meta.get("may_be_empty"):
             raise ctx.fail(key, "expected a non-empty list")
         return tuple(_convert(v, args[0], f"{key}[{i}]", meta, ctx) for i, v in enumerate(value))
     if len(value) != len(args):

@@ -41,7 +41,7 @@ from gan_cli.files import read_json_list, read_json_object, write_atomic
 #: The page ``gan report`` writes: ``RUN/report.html`` for one run, ``./report.html`` for several without ``--out``.
 REPORT_NAME = "report.html"
 
-METRIC_COLUMNS = ("epoch", "step", "steps_in_row", "d_loss", "g_loss", "d_real", "d_fake",
+METRIC_COLUMNS = ("epoch", "step", "steps_in_row", "d_loss", "g_loss", "d_real", "d_fake", "augment_p",
                   "seconds", "ms_per_step", "diversity", "fd", "label_kl", "classes_covered", "health")
 
 #: ``metrics.csv`` of pix2pix and CycleGAN runs: their own loss terms, and ``val_l1``, the mean |output - truth|
@@ -85,6 +85,12 @@ class RunDir:
         return self.root / "generator.keras"
 
     @property
+    def raw_generator(self) -> Path:
+        """G's own trained weights when ``train.ema`` makes ``generator.keras`` their moving average
+        (``gan sample --raw``)."""
+        return self.root / "generator_raw.keras"
+
+    @property
     def generator_info(self) -> Path:
         """Which step ``generator.keras`` was exported at (``gan eval`` records it)."""
         return self.root / "generator.json"
@@ -112,10 +118,12 @@ class RunDir:
         """Every ``gan eval`` result, one file per protocol (``gan_cli.evaluation.results`` names them)."""
         return self.root / "eval"
 
-    def eval_result(self, main: Path, n: int, seed: int, split: str) -> Path:
-        """The file of ``eval/`` that keeps the result of one protocol (N fake images, seed, real split) of the
-        direction whose main result is ``main``: ``eval/eval-n{N}-seed{S}-{split}.json`` (``eval_b2a-...``)."""
-        return self.eval_results / f"{main.stem}-n{n}-seed{seed}-{split}.json"
+    def eval_result(self, main: Path, n: int, seed: int, split: str, truncation: float | None = None) -> Path:
+        """The file of ``eval/`` that keeps the result of one protocol (N fake images, seed, real split, and any
+        truncation ψ) of the direction whose main result is ``main``: ``eval/eval-n{N}-seed{S}-{split}.json``
+        (``eval_b2a-...``; ``...-psi{ψ}.json`` for truncated latents)."""
+        psi = "" if truncation is None else f"-psi{truncation:g}"
+        return self.eval_results / f"{main.stem}-n{n}-seed{seed}-{split}{psi}.json"
 
     @property
     def changes(self) -> Path:

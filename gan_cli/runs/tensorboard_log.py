@@ -26,7 +26,7 @@ POSITION_COLUMNS = ("epoch", "step", "steps_in_row")
 #: TensorBoard groups tags by the part before the first "/"; the group of each known column (others: "metrics").
 TAG_GROUPS = {
     **dict.fromkeys(("d_loss", "g_loss", "g_adv", "l1", "fm", "cycle", "identity", "d_a_loss", "d_b_loss"), "loss"),
-    **dict.fromkeys(("d_real", "d_fake"), "discriminator"),
+    **dict.fromkeys(("d_real", "d_fake", "augment_p"), "discriminator"),
     **dict.fromkeys(("seconds", "ms_per_step"), "speed"),
     **dict.fromkeys(("fd", "diversity", "label_kl", "classes_covered", "val_l1"), "eval"),
 }

@@ -187,6 +187,11 @@ class Stepper(Protocol):
         """Columns measured after the epoch's steps (``fd`` when ``evaluate_now``; ``health`` warnings)."""
         ...
 
+    @property
+    def sampler(self) -> keras.Model:
+        """The generator whose samples the user sees (grids, evaluation, ``best/``): G, or its moving average."""
+        ...
+
     def grid(self) -> np.ndarray:
         """The sample grid of the fixed inputs, as a uint8 picture."""
         ...
@@ -328,7 +333,7 @@ class EpochLoop:
         """When the row's FD beats the best so far, snapshot the generator in ``best/`` with how it was measured."""
         if "fd" in row and row["fd"] < self.best_fd:
             self.best_fd = row["fd"]
-            self.store.write_snapshot(self.run.best, step, portable_model(self.stepper.models.generator),
+            self.store.write_snapshot(self.run.best, step, portable_model(self.stepper.sampler),
                                       {"fd": row["fd"], "step": step, "epoch": step / self.per_epoch,
                                        **self._eval_protocol()})
 
@@ -383,6 +388,8 @@ class EpochLoop:
         line = (f"epoch {int(row['epoch'])}/{self.recipe.train.epochs}  step {int(row['step'])}  "
                 f"d_loss {row['d_loss']:.4f}  g_loss {row['g_loss']:.4f}{terms}  D(x) {row['d_real']:.3f}  "
                 f"{self.stepper.fake_score_label} {row['d_fake']:.3f}  {row['ms_per_step']:.1f} ms/step")
+        if "augment_p" in row:
+            line += f"  ADA p {row['augment_p']:.3f}"
         if "val_l1" in row:
             line += f"  val L1 {row['val_l1']:.4f}"
         if "fd" in row:

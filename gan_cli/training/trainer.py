@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -128,9 +129,28 @@ def _describe_built(recipe: Recipe, data: ImageSet | DataOutline, models: GanFam
         f"schedule: {per_epoch} steps per epoch, {total} steps in all"
         + (f"; {distribute.replicas(models.strategy)} replicas ({recipe.train.distribute}), global batch "
            f"{recipe.train.batch_size * distribute.replicas(models.strategy)}" if models.strategy else ""),
+        *_techniques(recipe),
         precision.describe(recipe.train.precision),
         xla.describe(recipe.train.jit_compile, recipe.train.distribute),
     ]
+
+
+def _techniques(recipe: Recipe) -> list[str]:
+    """``--dry-run``'s line about the recipe's EMA, augmentation and penalties (none when it uses none)."""
+    parts = []
+    if recipe.train.ema.decay > 0:
+        start = f" from step {recipe.train.ema.start_step}" if recipe.train.ema.start_step else ""
+        parts.append(f"generator EMA (decay {recipe.train.ema.decay:g}{start}; samples and generator.keras use it)")
+    spec = recipe.augment
+    if spec.policy:
+        how = (f"ADA: p from 0 toward D's real-sign target {spec.ada_target:g}, adjusted every {spec.ada_interval} "
+               f"steps" if spec.ada else "every image")
+        parts.append(f"augmentation {', '.join(spec.policy)} ({how})")
+    if recipe.loss.r1 > 0:
+        parts.append(f"R1 penalty gamma {recipe.loss.r1:g}")
+    if recipe.loss.gradient_penalty > 0:
+        parts.append(f"gradient penalty lambda {recipe.loss.gradient_penalty:g}")
+    return [f"techniques: {'; '.join(parts)}"] if parts else []
 
 
 def _frozen_trainable_count(models: GanFamily) -> int:
@@ -264,7 +284,7 @@ class GanStepper:
     def _evaluate(self) -> dict[str, Any]:
         """FD, label KL and classes covered of ``eval.n`` samples (a fixed latent batch) against real data."""
         latents = latent_batch(self.recipe.eval.n, self.models.latent_dim, self.recipe.seed + 1)
-        fake = to_unit_range(generate(self.models.generator, latents))  # balanced labels if conditional
+        fake = to_unit_range(generate(self.models.sampler, latents))  # balanced labels if conditional
         result = self.evaluation.measure(fake)
         values: dict[str, Any] = {"fd": result["fd"]}
         if "labels" in result:
@@ -341,12 +361,20 @@ class GanStepper:
         """The fixed latents' images in ``sampling.grid`` (one row per class for cgan and InfoGAN)."""
         sampling = self.recipe.sampling
         rows, cols = sampling.grid
-        pictures = generate(self.models.generator, self.fixed, self.fixed_labels)
+        pictures = generate(self.models.sampler, self.fixed, self.fixed_labels)
         return imgs.make_grid(pictures, rows, cols, invert=sampling.invert,
                               upscale=sampling.upscale or imgs.auto_upscale(pictures.shape[1]))
 
+    @property
+    def sampler(self) -> keras.Model:
+        return self.models.sampler
+
     def export(self, run: RunDir) -> None:
-        save_portable(self.models.generator, run.generator)
+        """``generator.keras``: the generator samples come from (G's average with ``train.ema``, which also keeps
+        G's own weights as ``generator_raw.keras``)."""
+        save_portable(self.models.sampler, run.generator)
+        if self.models.ema_generator is not None:
+            save_portable(self.models.generator, run.raw_generator)
 
     def state(self) -> dict[str, Any]:
         return {"health": self.health.state()}

@@ -18,6 +18,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -276,6 +277,10 @@ class TranslationStepper:
         padded = [np.pad(np.repeat(g, channels // g.shape[2], axis=2), ((0, 0), (0, width - g.shape[1]), (0, 0)))
                   for g in grids]
         return np.concatenate(padded, axis=0)
+
+    @property
+    def sampler(self) -> keras.Model:
+        return self.models.generator
 
     def export(self, run: RunDir) -> None:
         """G as ``generator.keras``, and CycleGAN's F as ``generator_b2a.keras``."""

@@ -19,7 +19,11 @@ from conftest import TINY_RECIPE, assert_same_checkpoint
 from gan_cli.runs.checkpoints import committed_checkpoints, verify_checkpoint
 
 #: The tiny digits GAN of conftest, long enough (40 epochs of 8 steps, a checkpoint per epoch) to be killed.
-LONG = ["--set", "train.epochs=40", "--set", "sampling.every_epochs=10"]
+LONG = ["--set", "train.epochs=40", "--set", "sampling.every_epochs=10",
+        # the state the modern techniques add (EMA weights, ADA's p and counters, augmentation seeds) must
+        # survive a kill as the models' own does
+        "--set", "train.ema.decay=0.95", "--set", "loss.r1=0.5", "--set", "augment.policy=[color, translation]",
+        "--set", "augment.ada=true", "--set", "augment.ada_interval=2", "--set", "augment.ada_images=2000"]
 
 
 def gan(*args: object, **kwargs: object) -> subprocess.Popen[str]:
@@ -86,7 +90,7 @@ def test_kill_9_at_random_moments_then_resume_ends_exactly_as_a_straight_run(
     rng = random.Random(7)
     kills, progressed, torn = 0, 0, 0
     last_step = -1
-    for _ in range(12):
+    for _ in range(8):
         started = run.joinpath("recipe.yaml").is_file()
         launched = time.time()
         process = gan(*(["train", run, "--resume"] if started else ["train", recipe, "--out", run]),
@@ -115,7 +119,7 @@ def test_kill_9_at_random_moments_then_resume_ends_exactly_as_a_straight_run(
         finish("train", recipe, "--out", run, "--no-progress", *LONG)
     record_property("kills", kills)
     print(f"kill -9: {kills} kills, {progressed} with new progress, {torn} left a torn write behind")
-    assert kills >= 8 and progressed >= 3
+    assert kills >= 5 and progressed >= 3
     assert_same_training(run, straight)
     summary = json.loads((run / "summary.json").read_text())
     assert summary["finished"] and summary["steps"] == 320

@@ -20,11 +20,15 @@ from gan_cli.training.plan import plan_training
 
 #: 6 epochs, a checkpoint every 2 (so some epoch ends have none of their own), a grid after every epoch
 SCHEDULE = ["train.epochs=6", "checkpoints.every_epochs=2", "checkpoints.keep=10", "sampling.every_epochs=1"]
+#: the GAN run also carries the modern techniques' state (EMA weights, ADA's p and counters) over every stop
+MODERN = ["train.ema.decay=0.9", "loss.r1=0.5", "augment.policy=[translation, cutout]", "augment.ada=true",
+          "augment.ada_interval=3", "augment.ada_images=500"]
 
 
 
-def train(target: Path, out: Path, resume: bool = False) -> dict[str, Any]:
-    plan = plan_training(target, out=out, overrides=() if resume else SCHEDULE, resume=resume)
+def train(target: Path, out: Path, resume: bool = False, modern: bool = False) -> dict[str, Any]:
+    overrides = () if resume else SCHEDULE + (MODERN if modern else [])
+    plan = plan_training(target, out=out, overrides=overrides, resume=resume)
     return trainer.train(plan, echo=lambda line: None, progress=False)
 
 
@@ -67,7 +71,8 @@ def test_a_signal_at_any_point_of_the_loop_checkpoints_the_last_step_and_resume_
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(TINY_RECIPE if family == "gan" else TINY_PIX2PIX)
     stepper = trainer.GanStepper if family == "gan" else translation_trainer.TranslationStepper
-    straight = train(recipe, tmp_path / "straight")
+    modern = family == "gan"
+    straight = train(recipe, tmp_path / "straight", modern=modern)
     per_epoch, run = straight["steps_per_epoch"], tmp_path / "run"
     assert per_epoch >= 2
 
@@ -93,7 +98,7 @@ def test_a_signal_at_any_point_of_the_loop_checkpoints_the_last_step_and_resume_
         with monkeypatch.context() as patch:
             arm(patch)
             with pytest.raises(TrainingInterrupted) as stopped:
-                train(run if run.exists() else recipe, run, resume=run.exists())
+                train(run if run.exists() else recipe, run, resume=run.exists(), modern=modern)
         message = str(stopped.value)
         assert f"at step {expected} " in message, (where, message)
         assert f"saved checkpoint ckpt-{expected} (step {expected})" in message, (where, message)
