@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,20 @@ loss: {name: bce, label_smoothing: 0}
 train: {epochs: 2, batch_size: 16, batch_selection: shuffle}
 sampling: {grid: [4, 3], every_epochs: 1}
 """
+
+
+def gan_process(*args: object, **kwargs: object) -> subprocess.Popen[str]:
+    """A real ``gan`` process (``python -m gan_cli ARGS``), stdout and stderr together as text."""
+    return subprocess.Popen([sys.executable, "-m", "gan_cli", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, **kwargs)  # type: ignore[call-overload]
+
+
+def finish_gan(*args: object) -> str:
+    """Run ``gan ARGS`` to the end and return its output; it must succeed."""
+    process = gan_process(*args)
+    output, _ = process.communicate(timeout=600)
+    assert process.returncode == 0, output
+    return output
 
 
 def checkpoint_tensors(run: Path) -> dict[str, Any]:

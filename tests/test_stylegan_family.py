@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
+from conftest import assert_same_checkpoint
 
 from gan_cli.cli import cli
 from gan_cli.errors import RecipeError
@@ -66,11 +67,17 @@ def test_d_sees_fakes_with_training_noise_and_mixing(models: Any) -> None:
     np.testing.assert_array_equal(plain.fake_images(noise), plain.fake_images(noise))
 
 
-def test_stylegan_recipe_samples_mixes_and_truncates_through_the_cli(tmp_path: Path) -> None:
-    run = tmp_path / "run"
-    result = CliRunner().invoke(cli, ["train", str(REPO / "recipes" / "stylegan_digits.yaml"), "--out", str(run),
-                                      "--set", "train.steps=4"])
+def train(*args: object) -> None:
+    result = CliRunner().invoke(cli, ["train", *map(str, args)])
     assert result.exit_code == 0, result.output
+
+
+def test_stylegan_recipe_resumes_exactly_then_samples_mixes_and_truncates(tmp_path: Path) -> None:
+    recipe, run = REPO / "recipes" / "stylegan_digits.yaml", tmp_path / "run"
+    train(recipe, "--out", tmp_path / "straight", "--set", "train.steps=6")
+    train(recipe, "--out", run, "--set", "train.steps=3")
+    train(run, "--resume", "--set", "train.steps=6")
+    assert_same_checkpoint(tmp_path / "straight", run)  # w_avg, EMA and the noise layers' random state included
     for args in (["--mix", "3", "--out", str(tmp_path / "mix.npz")],
                  ["--truncation", "0", "--n", "8", "--out", str(tmp_path / "flat.npz")]):
         result = CliRunner().invoke(cli, ["sample", str(run), *args])

@@ -213,8 +213,8 @@ def _check_family(values: dict[str, Any], ctx: _Context) -> None:
     if train.distribute != "none" and discriminator.clip_value is not None:
         raise ctx.fail("train.distribute", "not supported with discriminator.clip_value (WGAN weight clipping) "
                                            "yet; use loss.gradient_penalty, or distribute: none")
-    if train.distribute != "none" and (train.ema.decay > 0 or augment.ada):
-        key = "train.ema.decay" if train.ema.decay > 0 else "augment.ada"
+    if train.distribute != "none" and (train.ema.decay > 0 or augment.policy):
+        key = "train.ema.decay" if train.ema.decay > 0 else "augment.policy"
         raise ctx.fail(key, "not supported with train.distribute yet (its state is updated inside the step); "
                             "remove it, or set train.distribute: none")
     if loss.gradient_penalty > 0 and loss.r1 > 0:

@@ -6,36 +6,24 @@ from __future__ import annotations
 import csv
 import json
 import random
-import resource
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from conftest import TINY_RECIPE, assert_same_checkpoint
+from conftest import finish_gan as finish
+from conftest import gan_process as gan
 
 from gan_cli.runs.checkpoints import committed_checkpoints, verify_checkpoint
 
-#: The tiny digits GAN of conftest, long enough (40 epochs of 8 steps, a checkpoint per epoch) to be killed.
-LONG = ["--set", "train.epochs=40", "--set", "sampling.every_epochs=10",
-        # the state the modern techniques add (EMA weights, ADA's p and counters, augmentation seeds) must
-        # survive a kill as the models' own does
-        "--set", "train.ema.decay=0.95", "--set", "loss.r1=0.5", "--set", "augment.policy=[color, translation]",
-        "--set", "augment.ada=true", "--set", "augment.ada_interval=2", "--set", "augment.ada_images=2000"]
-
-
-def gan(*args: object, **kwargs: object) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "gan_cli", *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, **kwargs)  # type: ignore[call-overload]
-
-
-def finish(*args: object) -> str:
-    process = gan(*args)
-    output, _ = process.communicate(timeout=600)
-    assert process.returncode == 0, output
-    return output
+#: The tiny digits GAN of conftest, long enough (30 epochs of 8 steps, a checkpoint per epoch) to be killed.
+LONG = ["--set", "train.epochs=30", "--set", "sampling.every_epochs=10",
+        # the state the modern techniques add (EMA weights, ADA's p and counters, the augmentation's random state)
+        # must survive a kill as the models' own does (R1 adds none)
+        "--set", "train.ema.decay=0.95", "--set", "augment.policy=[translation]", "--set", "augment.ada=true",
+        "--set", "augment.ada_interval=2", "--set", "augment.ada_images=2000"]
 
 
 def assert_same_training(a: Path, b: Path) -> None:
@@ -90,7 +78,7 @@ def test_kill_9_at_random_moments_then_resume_ends_exactly_as_a_straight_run(
     rng = random.Random(7)
     kills, progressed, torn = 0, 0, 0
     last_step = -1
-    for _ in range(8):
+    for _ in range(6):
         started = run.joinpath("recipe.yaml").is_file()
         launched = time.time()
         process = gan(*(["train", run, "--resume"] if started else ["train", recipe, "--out", run]),
@@ -119,13 +107,13 @@ def test_kill_9_at_random_moments_then_resume_ends_exactly_as_a_straight_run(
         finish("train", recipe, "--out", run, "--no-progress", *LONG)
     record_property("kills", kills)
     print(f"kill -9: {kills} kills, {progressed} with new progress, {torn} left a torn write behind")
-    assert kills >= 5 and progressed >= 3
+    assert kills >= 4 and progressed >= 2
     assert_same_training(run, straight)
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["finished"] and summary["steps"] == 320
+    assert summary["finished"] and summary["steps"] == 240
     with (run / "metrics.csv").open() as handle:
         steps = [int(row["step"]) for row in csv.DictReader(handle)]
-    assert steps == sorted(steps) and steps[-1] == 320
+    assert steps == sorted(steps) and steps[-1] == 240
 
 
 @pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
@@ -143,32 +131,7 @@ def test_a_stop_signal_saves_a_checkpoint_at_the_current_step_and_resume_is_exac
     assert len(line) == 1 and f"stopped by {name} at step" in line[0] and "--resume" in line[0], output
     assert "Traceback" not in output
     step = int(line[0].split(" at step ")[1].split()[0])
-    assert 16 <= step < 320
+    assert 16 <= step < 240
     assert committed_checkpoints(run / "checkpoints")[0][0] == step  # saved at the step reached
     finish("train", run, "--resume", "--no-progress")
     assert_same_training(run, straight)
-
-
-def _limit_file_size(limit: int) -> None:
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-
-def test_a_full_disk_is_one_clear_line_and_the_previous_checkpoint_survives(tmp_path: Path) -> None:
-    recipe, run = tmp_path / "tiny.yaml", tmp_path / "run"
-    recipe.write_text(TINY_RECIPE)
-    finish("train", recipe, "--out", run, "--no-progress", "--set", "train.epochs=1")
-    before = {p.name: p.read_bytes() for p in (run / "checkpoints").iterdir()}
-    data_size = (run / "checkpoints" / "ckpt-8.data-00000-of-00001").stat().st_size
-    process = gan("train", run, "--resume", "--no-progress", "--set", "train.epochs=3",
-                  preexec_fn=lambda: _limit_file_size(data_size // 2))
-    output, _ = process.communicate(timeout=300)
-    assert process.returncode == 1, output
-    errors = [text for text in output.splitlines() if text.startswith("Error:")]
-    assert len(errors) == 1 and "cannot write" in errors[0] and "ckpt-8 is intact" in errors[0], output
-    assert "Traceback" not in output
-    for name, data in before.items():
-        if name != "checkpoint":
-            assert (run / "checkpoints" / name).read_bytes() == data, name
-    finish("train", run, "--resume", "--no-progress", "--set", "train.epochs=3")
-    assert json.loads((run / "summary.json").read_text())["steps"] == 24

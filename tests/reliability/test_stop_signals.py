@@ -21,7 +21,7 @@ from gan_cli.training.plan import plan_training
 #: 6 epochs, a checkpoint every 2 (so some epoch ends have none of their own), a grid after every epoch
 SCHEDULE = ["train.epochs=6", "checkpoints.every_epochs=2", "checkpoints.keep=10", "sampling.every_epochs=1"]
 #: the GAN run also carries the modern techniques' state (EMA weights, ADA's p and counters) over every stop
-MODERN = ["train.ema.decay=0.9", "loss.r1=0.5", "augment.policy=[translation, cutout]", "augment.ada=true",
+MODERN = ["train.ema.decay=0.9", "augment.policy=[translation, cutout]", "augment.ada=true",
           "augment.ada_interval=3", "augment.ada_images=500"]
 
 
