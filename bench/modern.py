@@ -37,7 +37,8 @@ EXPERIMENTS: dict[str, list[tuple[str, str, list[str]]]] = {
 
 
 def gan(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "gan_cli", *args], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "gan_cli", *args], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
 
 
 def measured(run: Path, recipe: str, overrides: list[str], seed: int, n: int) -> dict[str, Any]:
@@ -52,9 +53,10 @@ def measured(run: Path, recipe: str, overrides: list[str], seed: int, n: int) ->
     if "conditional_accuracy" in metrics:
         row["accuracy"] = metrics["conditional_accuracy"]["overall"]
         row["intra_fd"] = metrics["intra_fd"]["mean"]
-    if "augment_p" in (lines := (run / "metrics.csv").read_text().splitlines())[0]:
-        header = lines[0].split(",")
-        row["ada_p"] = float(lines[-1].split(",")[header.index("augment_p")])
+    lines = (run / "metrics.csv").read_text().splitlines()
+    p = dict(zip(lines[0].split(","), lines[-1].split(","))).get("augment_p")
+    if p:
+        row["ada_p"] = float(p)
     return row
 
 
@@ -64,12 +66,16 @@ def spread(values: list[float], digits: int = 2) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("experiments", nargs="*", default=list(EXPERIMENTS), choices=list(EXPERIMENTS))
+    parser.add_argument("experiments", nargs="*", metavar="EXPERIMENT",
+                        help=f"of {', '.join(EXPERIMENTS)} (default: all)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "modern")
     parser.add_argument("--n", type=int, default=2000, help="samples per evaluation")
     args = parser.parse_args()
-    for experiment in args.experiments:
+    unknown = [name for name in args.experiments if name not in EXPERIMENTS]
+    if unknown:
+        parser.error(f"unknown experiment {unknown[0]}; choose from {', '.join(EXPERIMENTS)}")
+    for experiment in args.experiments or list(EXPERIMENTS):
         print(f"## {experiment}: median [min, max] over seeds {args.seeds}, gan eval --n {args.n}")
         for label, recipe, overrides in EXPERIMENTS[experiment]:
             rows = []
