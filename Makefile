@@ -33,7 +33,7 @@ demo: $(STAMP)
 # is one-threaded (process start-up, tracing, small models), so 2 workers on 2 cores take about half as long.
 # End-to-end quality runs (marker quality) are left to make bench-demo.
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not quality"
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal -m "not quality"
 
 # Chromium renders gan report's page in tests/test_run_report.py. Installed with apt-get when that is usable as
 # root; otherwise this says why, and that one test is skipped (never a failure here).
