@@ -78,12 +78,15 @@ class MeanScore(keras.metrics.Metric):
         self.count = self.add_variable(shape=(), initializer="zeros", name="count")
 
     def update_state(self, y_true, y_pred, sample_weight=None):  # type: ignore[no-untyped-def]
-        scores = ops.sigmoid(y_pred) if self.logits else y_pred
-        scores = ops.reshape(ops.cast(scores, "float32"), (-1,))
+        values = ops.reshape(ops.cast(self._values(y_pred), "float32"), (-1,))
         is_real = ops.abs(ops.reshape(ops.cast(y_true, "float32"), (-1,)) - self.real_target) < 1e-6
         mask = ops.cast(is_real if self.real else ops.logical_not(is_real), "float32")
-        self.total.assign_add(ops.sum(scores * mask))
+        self.total.assign_add(ops.sum(values * mask))
         self.count.assign_add(ops.sum(mask))
+
+    def _values(self, y_pred):  # type: ignore[no-untyped-def]
+        """What is averaged: the scores (as probabilities for logits)."""
+        return ops.sigmoid(y_pred) if self.logits else y_pred
 
     def result(self):  # type: ignore[no-untyped-def]
         return self.total / ops.maximum(self.count, 1.0)
@@ -93,30 +96,17 @@ class MeanScore(keras.metrics.Metric):
         self.count.assign(0.0)
 
 
-class RealSign(keras.metrics.Metric):
+class RealSign(MeanScore):
     """ADA's overfitting statistic: the mean over the real part of a labelled batch of sign(score - midpoint), where
     the midpoint lies between the real and fake targets (0 for logits, wasserstein and hinge scores). Near 1: D
     calls nearly every real image real (it has begun to memorise them); near 0: it cannot tell."""
 
     def __init__(self, real_target: float, midpoint: float, name: str = "real_sign") -> None:
-        super().__init__(name=name)
-        self.real_target, self.midpoint = real_target, midpoint
-        self.total = self.add_variable(shape=(), initializer="zeros", name="total")
-        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+        super().__init__(True, real_target, name=name)
+        self.midpoint = midpoint
 
-    def update_state(self, y_true, y_pred, sample_weight=None):  # type: ignore[no-untyped-def]
-        signs = ops.sign(ops.reshape(ops.cast(y_pred, "float32"), (-1,)) - self.midpoint)
-        is_real = ops.abs(ops.reshape(ops.cast(y_true, "float32"), (-1,)) - self.real_target) < 1e-6
-        mask = ops.cast(is_real, "float32")
-        self.total.assign_add(ops.sum(signs * mask))
-        self.count.assign_add(ops.sum(mask))
-
-    def result(self):  # type: ignore[no-untyped-def]
-        return self.total / ops.maximum(self.count, 1.0)
-
-    def reset_state(self) -> None:
-        self.total.assign(0.0)
-        self.count.assign(0.0)
+    def _values(self, y_pred):  # type: ignore[no-untyped-def]
+        return ops.sign(ops.cast(y_pred, "float32") - self.midpoint)
 
 
 def score_midpoint(objective: Adversarial, logits: bool) -> float:
