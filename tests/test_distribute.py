@@ -50,6 +50,18 @@ def test_mirrored_on_two_cpus_matches_one_device_at_the_same_global_batch(tmp_pa
     assert (tmp_path / "mirrored" / "generator.keras").is_file()
 
 
+def test_lazy_r1_under_mirrored_matches_one_device(tmp_path: Path) -> None:
+    """The R1 penalty's double backprop runs inside each replica, every third D update (two per step)."""
+    lazy = ("loss.r1=1", "loss.r1_every=3", "train.d_steps=2", "train.steps=12")
+    output = train(tmp_path / "mirrored", "train.distribute=mirrored", "train.batch_size=32", *lazy, cpus=2)
+    assert "done: 12 steps" in output
+    train(tmp_path / "single", "train.batch_size=64", *lazy)
+    a, b = checkpoint(tmp_path / "mirrored"), checkpoint(tmp_path / "single")
+    assert a.keys() == b.keys()
+    for key in a:  # as above: the same updates up to the order of float32 additions
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-4, atol=1e-6, err_msg=key)
+
+
 @pytest.mark.parametrize("strategy", ["mirrored", "multi_worker", "tpu"])
 @pytest.mark.parametrize("data, key", [
     ({"discriminator": {"clip_value": 0.01}}, "train.distribute"),

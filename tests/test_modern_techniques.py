@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from click.testing import CliRunner
-from conftest import TINY_RECIPE
+from conftest import TINY_RECIPE, assert_same_checkpoint
 
 from gan_cli.cli import cli
 from gan_cli.errors import RecipeError
@@ -166,22 +166,100 @@ def test_ada_p_rises_on_a_tiny_data_set_and_is_logged(tmp_path: Path) -> None:
 # R1
 
 
+def adversarial_and_r1(models: Any, real: tf.Tensor, fake: tf.Tensor, targets: tf.Tensor) -> tuple[float, float]:
+    """D's bce loss on the reals then fakes, and mean ||∇D(x)||² on the reals, computed apart from the models."""
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        scores = models.discriminator(real, training=True)
+    gradients = tape.gradient(scores, real).numpy().reshape(int(real.shape[0]), -1)
+    r1 = float(np.mean(np.sum(gradients**2, axis=1)))
+    all_scores = models.discriminator(tf.concat([real, fake], 0), training=True)
+    return float(keras.losses.BinaryCrossentropy()(targets, all_scores)), r1
+
+
 def test_r1_is_half_gamma_times_the_squared_gradient_norm_on_reals() -> None:
     models = models_for({"loss": {"r1": 4.0, "label_smoothing": 0.0}})
     rng = np.random.default_rng(3)
     real = tf.constant(rng.uniform(-1, 1, (6, *SHAPE)).astype("float32"))
     fake = tf.constant(rng.uniform(-1, 1, (6, *SHAPE)).astype("float32"))
     inputs, targets = models._discriminator_data(real, fake, None, None, None)
-    with tf.GradientTape() as tape:
-        tape.watch(real)
-        scores = models.discriminator(real, training=True)
-    gradients = tape.gradient(scores, real).numpy().reshape(6, -1)
-    r1 = float(np.mean(np.sum(gradients**2, axis=1)))
-    all_scores = models.discriminator(tf.concat([real, fake], 0), training=True)
-    adversarial = float(keras.losses.BinaryCrossentropy()(targets[0], all_scores))
+    adversarial, r1 = adversarial_and_r1(models, real, fake, targets[0])
     loss = models.d_update.test_on_batch(inputs, targets, return_dict=True)["loss"]
     assert r1 > 0
     assert float(loss) == pytest.approx(adversarial + 2.0 * r1, rel=1e-5)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_lazy_r1_is_k_times_the_penalty_on_every_kth_d_update_and_zero_between(fused: bool) -> None:
+    gamma, every = 4.0, 4
+    models = models_for({"loss": {"r1": gamma, "r1_every": every, "label_smoothing": 0.0}})
+    rng = np.random.default_rng(3)
+    for update in range(every + 2):  # D updates 0 and 4 are penalized, 1, 2, 3 and 5 are not
+        reals, noises, noise_g = step_inputs(rng)
+        fake = models.fake_images(noises[0])
+        inputs, targets = models._discriminator_data(reals[0], fake, None, None, None)
+        adversarial, r1 = adversarial_and_r1(models, reals[0], fake, targets[0])
+        norm = models.d_update(inputs, training=True)[1].numpy()  # reads the same D optimizer iterations
+        step = models.train_step if fused else models.unfused_step
+        loss = step(reals, noises, noise_g)["d_loss"]
+        assert int(models.d_optimizer.iterations.numpy()) == update + 1
+        if update % every == 0:
+            assert r1 > 0
+            assert loss == pytest.approx(adversarial + every * gamma / 2 * r1, rel=1e-5), update
+        else:
+            assert not norm.any(), update  # the R1 output is exactly 0 ...
+            assert loss == pytest.approx(adversarial, rel=1e-6), update  # ... and so is its term
+
+
+class CountingCritic(keras.layers.Layer):
+    """sum(x²) per example, counting how often it runs (a variable, so runs inside a traced cond count)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs = self.add_weight(shape=(), initializer="zeros", trainable=False, name="runs")
+
+    def call(self, images: Any) -> Any:
+        self.runs.assign_add(1.0)
+        return tf.reduce_sum(tf.reshape(tf.square(images), (tf.shape(images)[0], -1)), axis=1, keepdims=True)
+
+
+def test_lazy_r1_skips_the_gradient_on_updates_without_the_penalty() -> None:
+    from gan_cli.families.losses import GradientNorm
+
+    critic, phase = CountingCritic(), tf.Variable(0, dtype="int64")
+    layer = GradientNorm(critic, every=4, active=lambda: tf.equal(phase % 4, 0))
+    images = tf.constant(np.random.default_rng(0).uniform(-1, 1, (3, *SHAPE)).astype("float32"))
+    expected = 2.0 * np.sqrt(np.sum(images.numpy().reshape(3, -1) ** 2, axis=1))  # ||∇ sum x²|| = 2||x||
+    traced = tf.function(lambda x: layer(x, training=True))
+    for call in (traced, lambda x: layer(x, training=True)):
+        for value in range(5):
+            phase.assign(value)
+            runs = float(critic.runs.numpy())
+            norm = call(images).numpy()[:, 0]
+            if value % 4 == 0:
+                assert float(critic.runs.numpy()) == runs + 1
+                np.testing.assert_allclose(norm, 2.0 * expected, rtol=1e-5)  # √4 times the norm
+            else:
+                assert float(critic.runs.numpy()) == runs, value  # D not even run: no (double) backprop
+                assert not norm.any()
+
+
+def test_lazy_r1_resumes_exactly(tiny_recipe: Path, tmp_path: Path) -> None:
+    # 2 D updates per step, 4 steps per epoch: the run is cut after D update 8, inside a period of 3
+    lazy = ["--no-progress", "--set", "loss.r1=1", "--set", "loss.r1_every=3", "--set", "train.d_steps=2"]
+    invoke("train", tiny_recipe, "--out", tmp_path / "straight", *lazy)
+    invoke("train", tiny_recipe, "--out", tmp_path / "resumed", *lazy, "--set", "train.epochs=1")
+    invoke("train", tmp_path / "resumed", "--resume", "--no-progress", "--set", "train.epochs=2")
+    assert_same_checkpoint(tmp_path / "straight", tmp_path / "resumed")
+
+
+def test_lazy_r1_without_r1_is_refused_in_one_line() -> None:
+    with pytest.raises(RecipeError) as refused:
+        parse_recipe({"loss": {"r1_every": 16}})
+    message = str(refused.value)
+    assert "loss.r1_every" in message and "loss.r1 " in message and "\n" not in message, message
+    assert parse_recipe({"loss": {"r1": 10.0, "r1_every": 16}}).loss.r1_every == 16
+    assert parse_recipe({"loss": {"r1_every": 1}}).loss.r1 == 0.0
 
 
 # ------------------------------------------------------------------------------------------------------

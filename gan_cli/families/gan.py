@@ -12,7 +12,9 @@ The loss section picks the objective (bce, least_squares = LSGAN, wasserstein = 
 after each of its updates (WGAN); ``loss.gradient_penalty`` compiles D's update as
 ``Model([x, x̂], [D(x), ||∇D(x̂)||])`` with the loss (||∇D(x̂)|| - 1)² weighted by λ on the second output
 (WGAN-GP) — still one compiled model trained with ``train_on_batch``; ``loss.r1`` likewise adds
-``||∇D(x)||²`` on the real images as a second output weighted γ/2 (R1).
+``||∇D(x)||²`` on the real images as a second output weighted γ/2 (R1), with ``loss.r1_every`` = k only on
+every k-th D update and then weighted k times (StyleGAN2's lazy regularization; the other updates skip the
+gradient computation).
 
 ``augment`` puts a :class:`~gan_cli.families.augment.DiffAugment` layer in front of D inside both compiled
 models, so D trains on augmented reals and fakes and G's gradient flows through the augmentation; ADA's
@@ -175,7 +177,8 @@ class GanModels:
     def train_steps(self, steps: Sequence[tuple[Any, ...]]) -> list[dict[str, float]]:
         """Several consecutive steps (each the arguments of :meth:`train_step`) unrolled in one traced call
         (``train.steps_per_call``), one trace per number of steps; returns each step's values."""
-        if self._fused is None:
+        first = self._fused is None
+        if first:
             strategy = self.strategy
 
             def one(*args: Any) -> dict[str, tf.Tensor]:
@@ -193,9 +196,29 @@ class GanModels:
             real_labels, fake_labels, g_labels = labels if labels is not None else (None, None, None)
             batch.append((list(reals), list(noises), noise_g, list(penalty_seeds) if penalty_seeds else None,
                           real_labels, fake_labels, g_labels))
+        if first and self.strategy is not None and self.penalty is not None:
+            self._build_compiled_state(batch[0])
         values = self._fused(batch)
         self.discriminator.trainable = True
         return [{key: float(value) for key, value in step.items()} for step in values]
+
+    def _build_compiled_state(self, step: tuple[Any, ...]) -> None:
+        """Under ``train.distribute`` with a gradient penalty (GP, R1): create the compiled models' loss and metric
+        variables before the first traced step, from one replica's share of ``step``. A ``tf.function`` that
+        creates variables on its first call is wrapped in an initializing ``cond``, and in a replica context
+        TensorFlow fails to run the penalty's double backprop inside it ("You must feed a value for placeholder
+        tensor"). Nothing is computed or changed here beyond creating those (zero) variables."""
+        def first_replica(value: Any) -> Any:
+            return self.strategy.experimental_local_results(value)[0]
+
+        local: list[Any] = [tf.nest.map_structure(first_replica, part) if part is not None else None for part in step]
+        reals, noises, noise_g, penalty_seeds, real_labels, fake_labels, g_labels = local
+        with self.strategy.scope():  # what Keras' fit/train_on_batch do under a strategy (private API)
+            self.d_update._symbolic_build(data_batch=self._discriminator_data(
+                reals[0], reals[0], penalty_seeds[0] if penalty_seeds is not None else None,
+                real_labels[0] if real_labels is not None else None,
+                fake_labels[0] if fake_labels is not None else None))
+            self.combined._symbolic_build(data_batch=self._generator_data(noise_g, g_labels))
 
     def _fused_body(self, reals: list[tf.Tensor], noises: list[tf.Tensor], noise_g: tf.Tensor,
                     penalty_seeds: list[tf.Tensor] | None, real_labels: Any, fake_labels: Any,
@@ -408,7 +431,11 @@ def _compile(recipe: Recipe, generator: keras.Model, discriminator: keras.Model,
     if penalty is not None:
         images = keras.Input(image_shape, name="images")
         at = keras.Input(image_shape, name="interpolates" if penalty == "gradient" else "reals")
-        norm = GradientNorm(critic, name="grad_norm")(at)
+        every = recipe.loss.r1_every if penalty == "r1" else 1
+        # lazy R1: D's update i (its optimizer's iterations before the update, checkpointed) is penalized when
+        # i % k == 0; read inside the traced update, so the fused step and train_on_batch agree
+        norm = GradientNorm(critic, every=every, active=lambda: tf.equal(d_optimizer.iterations % every, 0),
+                            name="grad_norm")(at)
         d_update = keras.Model([images, at], [critic(images), norm], name="discriminator_update")
         d_update.compile(optimizer=d_optimizer, loss=[objective.d_loss, penalty_loss if penalty == "gradient" else
                                                       r1_loss],

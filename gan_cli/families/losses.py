@@ -16,6 +16,7 @@ hinge          D: mean max(0, 1 - y·s)       +1          -1          -1 (G: mea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,17 +121,36 @@ NORM_EPSILON = 1e-12
 
 
 class GradientNorm(keras.layers.Layer):
-    """||∇ₓ D(x)||₂ per example, for the WGAN-GP penalty; D's weights are shared, not copied.
+    """||∇ₓ D(x)||₂ per example, for the WGAN-GP and R1 penalties; D's weights are shared, not copied.
 
     Used inside D's compiled update model, so the penalty is just another output with the loss
-    (norm - 1)² (``penalty_loss``) and the weight λ.
+    (norm - 1)² (``penalty_loss``) and the weight λ, or ||∇||² (``r1_loss``) and the weight γ/2.
+
+    Lazy regularization (``every`` = k > 1, StyleGAN2): ``active()`` says whether this D update is penalized
+    (a boolean tensor, read where the layer runs, e.g. from D's optimizer's ``iterations``); on those updates
+    the norm comes out multiplied by √k, so a squared-norm loss is weighted k times, and on the others the
+    output is 0 and ``tf.cond`` skips the gradient computation (and its double backprop) altogether.
+    ``active`` is a plain callable, not a Keras variable: the state it reads is checkpointed where it lives.
     """
 
-    def __init__(self, critic: keras.Model, **kwargs: Any) -> None:
+    def __init__(self, critic: keras.Model, every: int = 1, active: Callable[[], Any] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        if every > 1 and active is None:
+            raise ValueError("GradientNorm: every > 1 needs an active() callable")
         self.critic = critic
+        self.every = every
+        self._active = active
 
     def call(self, images: Any, training: bool | None = None) -> Any:
+        if self.every == 1 or self._active is None:
+            return self._norm(images, training)
+        scale = self.every ** 0.5
+        return tf.cond(self._active(),
+                       lambda: self._norm(images, training) * tf.cast(scale, images.dtype),
+                       lambda: tf.zeros((tf.shape(images)[0], 1), images.dtype))
+
+    def _norm(self, images: Any, training: bool | None) -> Any:
         with tf.GradientTape() as tape:
             tape.watch(images)
             scores = self.critic(images, training=training)

@@ -250,6 +250,9 @@ class LossSpec:
                                                    "interpolates of real and fake images; 0 = off")
     r1: float = _range(0.0, 0.0, doc="R1 weight γ of (γ/2)·||∇D(x)||² on the real images of D's update "
                                      "(Mescheder et al. 2018, StyleGAN); 0 = off")
+    r1_every: int = _range(1, 1, 10_000, doc="R1 lazily: the penalty only on every k-th discriminator update, "
+                                             "weighted k times (StyleGAN2's lazy regularization, 16 there); "
+                                             "1 = every update")
 
 
 @dataclass(frozen=True)

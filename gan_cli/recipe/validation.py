@@ -162,6 +162,9 @@ def _convert_section(cls: type, raw: Any, path: str, ctx: _Context) -> Any:
             raise ctx.fail(f"{path}label_smoothing", f"does not apply to {values['name']} (its targets are ±1); "
                                                      "remove it or set it to 0")
         values["label_smoothing"] = 0.0
+    if cls is LossSpec and values.get("r1_every", 1) > 1 and not values.get("r1", 0.0) > 0:
+        raise ctx.fail(f"{path}r1_every", "lazy R1 needs the R1 penalty on (loss.r1 is 0): set loss.r1 "
+                                          "(γ > 0), or remove loss.r1_every")
     if issubclass(cls, NetSpec) and values.get("layers") and values.get("architecture", "mlp") != "layers":
         raise ctx.fail(f"{path}layers", "is only used with architecture: layers; set "
                                         f"{path}architecture: layers, or remove {path}layers")

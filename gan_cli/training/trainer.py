@@ -147,7 +147,9 @@ def _techniques(recipe: Recipe) -> list[str]:
                f"steps" if spec.ada else "every image")
         parts.append(f"augmentation {', '.join(spec.policy)} ({how})")
     if recipe.loss.r1 > 0:
-        parts.append(f"R1 penalty gamma {recipe.loss.r1:g}")
+        lazy = f" lazily (one D update in {recipe.loss.r1_every}, weighted {recipe.loss.r1_every}x)" \
+            if recipe.loss.r1_every > 1 else ""
+        parts.append(f"R1 penalty gamma {recipe.loss.r1:g}{lazy}")
     if recipe.loss.gradient_penalty > 0:
         parts.append(f"gradient penalty lambda {recipe.loss.gradient_penalty:g}")
     return [f"techniques: {'; '.join(parts)}"] if parts else []
