@@ -45,9 +45,13 @@ def inputs_for(model: keras.Model) -> np.ndarray | list[np.ndarray]:
 
 
 #: one of each kind of training-only layer: BatchMatMulDense (every Dense), SpectralNorm around G's kernels,
-#: PackedDropout (the U-Net), and the conditional and InfoGAN inputs
+#: PackedDropout (the U-Net), and the conditional and InfoGAN inputs; cgan_digits_cbn: the dcgan G whose batch
+#: norms take the label (condition.generator: batch_norm)
 GENERATORS = [("digits_gan",), ("dcgan_digits", "generator.spectral_norm=true"), ("pix2pix_digits",),
-              ("cgan_digits",), ("infogan_digits",)]
+              ("cgan_digits",), ("infogan_digits",),
+              pytest.param(("cgan_digits", "generator.architecture=dcgan", "generator.batch_norm=true",
+                            "generator.widths=[16,8]", "generator.kernel_size=4", "generator.spectral_norm=true",
+                            "condition.generator=batch_norm"), id="cgan_digits_cbn")]
 
 
 @pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])

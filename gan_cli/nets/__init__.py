@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import keras
 
+from gan_cli.errors import RecipeError
 from gan_cli.nets import biggan, dcgan, layer_list, mlp, patchgan, resnet, stylegan, unet
 from gan_cli.nets.common import check_output
 from gan_cli.nets.conditional import conditional_discriminator, conditional_generator
@@ -88,9 +89,17 @@ def build_discriminator(spec: DiscriminatorSpec, image_shape: tuple[int, int, in
 def build_conditional_generator(spec: GeneratorSpec, image_shape: tuple[int, int, int], num_classes: int,
                                 condition: ConditionSpec) -> keras.Model:
     """[z (latent_dim,), one-hot label (K,)] -> image: biggan's own (the label through its conditional batch
-    norms), or the spec's generator fed z ++ code(label)."""
+    norms), dcgan's with ``condition.generator: batch_norm`` (likewise: every batch norm conditional on one
+    shared class embedding, z alone into the first layer), or the spec's generator fed z ++ code(label)."""
     if spec.architecture == "biggan":
         model = _biggan_generator(spec, spec.latent_dim, image_shape, num_classes, condition.embedding_dim)
+        return check_output(model, image_shape, "generator")
+    if condition.generator == "batch_norm":
+        if spec.architecture != "dcgan":  # validation refuses it first; a spec built in code gets here
+            raise RecipeError(f"condition.generator: batch_norm needs generator.architecture: dcgan, not "
+                              f"{spec.architecture}")
+        model = dcgan.generator(spec, spec.latent_dim, image_shape, num_classes=num_classes,
+                                embedding_dim=condition.embedding_dim)
         return check_output(model, image_shape, "generator")
     return conditional_generator(spec, image_shape, num_classes, condition, build_generator)
 

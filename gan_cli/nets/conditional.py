@@ -5,6 +5,9 @@ generator built for a latent of latent_dim + code size; D(x, y) = D'(x ++ label 
 the recipe's discriminator built for C + extra channels. ``one_hot``: code(y) is the one-hot vector and D
 gets K constant channels (channel k is 1 where the label is k); ``embedding``: a learned Dense embedding
 of size ``embedding_dim`` for G, and one learned image-sized channel for D.
+
+``condition.generator: batch_norm`` does not come here: dcgan's own generator then takes the label through
+conditional batch norms (:func:`gan_cli.nets.dcgan.generator` with ``num_classes``), as biggan's always does.
 """
 
 from __future__ import annotations

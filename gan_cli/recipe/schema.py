@@ -363,11 +363,18 @@ class CheckpointSpec:
 class ConditionSpec:
     """How a conditional GAN (``family: cgan``) feeds the class label to G and D."""
 
-    mode: Literal["one_hot", "embedding"] = _doc("one_hot", "one_hot: G gets z ++ one-hot(y), D gets one "
+    mode: Literal["one_hot", "embedding"] = _doc("one_hot", "one_hot: G gets z ++ one-hot(y) (generator: input), "
+                                                             "D gets one "
                                                              "constant channel per class; embedding: a learned "
                                                              "embedding, for D as one extra image-sized channel")
-    embedding_dim: int = _range(16, 1, MAX_WIDTH, doc="size of the label embedding (mode: embedding; biggan: the "
-                                                      "shared class embedding of G's conditional batch norms)")
+    embedding_dim: int = _range(16, 1, MAX_WIDTH, doc="size of the label embedding (mode: embedding; biggan, or "
+                                                      "generator: batch_norm: the shared class embedding of G's "
+                                                      "conditional batch norms)")
+    generator: Literal["input", "batch_norm"] = _doc(
+        "input", "how G takes the label: input = as mode says (z ++ code(y) into the first layer); batch_norm = "
+                 "z alone into the first layer and every batch norm of G conditional, gain 1 + Dense(e) and bias "
+                 "Dense(e) of one shared class embedding e (size embedding_dim), as BigGAN's (de Vries et al. "
+                 "2017; needs generator.architecture: dcgan with batch_norm: true; biggan's G always does it)")
     discriminator: Literal["input", "projection"] = _doc(
         "input", "how D takes the label: input = as mode says (extra image channels); projection = score "
                  "Dense(h) + <embed(y), h> on D's last features (Miyato & Koyama 2018; needs output_activation: "

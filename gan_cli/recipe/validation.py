@@ -93,6 +93,24 @@ def one_line_errors() -> Iterator[None]:
                                 for c in message)) from None
 
 
+def _check_conditional_batch_norm(family: str, generator: GeneratorSpec, condition: ConditionSpec,
+                                  ctx: _Context) -> None:
+    """``condition.generator: batch_norm`` needs a cgan whose G is dcgan with batch norms to condition."""
+    if condition.generator != "batch_norm":
+        return
+    fix = "or remove condition.generator"
+    if family != "cgan":
+        raise ctx.fail("condition.generator", f"batch_norm conditions G on the class label: family cgan only "
+                                              f"(family is {family}); set family: cgan, {fix}")
+    if generator.architecture != "dcgan":
+        raise ctx.fail("condition.generator", f"batch_norm needs generator.architecture: dcgan (it is "
+                                              f"{generator.architecture}; biggan's G always conditions its batch "
+                                              f"norms and needs no key); set it, {fix}")
+    if not generator.batch_norm:
+        raise ctx.fail("condition.generator", "batch_norm makes G's batch norms conditional, so it needs "
+                                              f"generator.batch_norm: true; set it, {fix}")
+
+
 @dataclass(frozen=True)
 class _Context:
     file: str
@@ -184,6 +202,7 @@ def _check_family(values: dict[str, Any], ctx: _Context) -> None:
     generator = values.get("generator", GeneratorSpec())
     discriminator = values.get("discriminator", DiscriminatorSpec())
     translation_data = data.task is not None or data.source in ("paired_folder", "unpaired_folder")
+    _check_conditional_batch_norm(family, generator, values.get("condition", ConditionSpec()), ctx)
     if family in TRANSLATION_FAMILIES:
         if generator.architecture not in TRANSLATION_GENERATORS:
             raise ctx.fail("generator.architecture", f"family {family} needs an image-to-image generator: "

@@ -370,6 +370,7 @@ CLI_EDITS: dict[str, list[Any]] = {
     "sampling.upscale": [1, 64, 65],
     "condition.mode": ["one_hot", "embedding"],
     "condition.embedding_dim": [1, 4096, 65537],
+    "condition.generator": ["input", "batch_norm"],
     "info.categorical": [2, 1000, 1],
     "info.continuous": [0, 10],
     "discriminator.scales": [1, 2, 3, 9],
