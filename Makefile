@@ -57,8 +57,10 @@ typecheck: $(STAMP)
 
 check: lint typecheck test
 
+# the tutorial loop against gan train, DCGAN and pix2pix; then the modern pieces' cost per step (about 20 minutes)
 bench: $(STAMP)
 	$(BIN)/python bench/speed.py
+	$(BIN)/python bench/speed.py --modern --steps 100 --reps 2
 
 bench-quality: $(STAMP)
 	$(BIN)/python bench/quality.py

@@ -12,6 +12,7 @@ fastest run: the peak is itself the best of five windows), and the peak memory (
     python bench/speed.py                  # about 5 minutes on 2 cores; needs Fashion-MNIST
     python bench/speed.py --reps 5 --steps 300
     python bench/speed.py --scaling        # step cost against batch size and model width
+    python bench/speed.py --modern         # what EMA, augmentation, R1 and BigGAN/StyleGAN-mini cost per step
 """
 
 from __future__ import annotations
@@ -113,18 +114,54 @@ def scaling(steps: int, fashion: str) -> int:
     return 0
 
 
+#: (label, recipe, --set overrides) of ``--modern``: DCGAN on Fashion-MNIST 28x28, then one modern piece at a
+#: time on top of it, then the two modern families' own Fashion-MNIST recipes
+MODERN: list[tuple[str, str, list[str]]] = [
+    ("dcgan_mnist (the base)", "dcgan_mnist.yaml", []),
+    ("+ train.ema", "dcgan_mnist.yaml", ["train.ema.decay=0.999"]),
+    ("+ DiffAugment (color, translation, cutout)", "dcgan_mnist.yaml", ["augment.policy=[color, translation, cutout]"]),
+    ("+ ADA", "dcgan_mnist.yaml", ["augment.policy=[color, translation, cutout]", "augment.ada=true"]),
+    ("+ loss.r1", "dcgan_mnist.yaml", ["loss.r1=1.0"]),
+    ("+ loss.r1, r1_every 16 (lazy)", "dcgan_mnist.yaml", ["loss.r1=1.0", "loss.r1_every=16"]),
+    ("biggan_fashion (2 D updates per step)", "biggan_fashion.yaml", []),
+    ("stylegan_fashion", "stylegan_fashion.yaml", []),
+]
+
+
+def modern(steps: int, reps: int) -> int:
+    """ms/step of each :data:`MODERN` row on Fashion-MNIST (the median of ``reps`` interleaved runs), and the share
+    each costs against the base measured in the same rounds."""
+    results: dict[str, list[float]] = {label: [] for label, _, _ in MODERN}
+    for _ in range(reps):
+        for label, recipe, sets in MODERN:
+            results[label].append(run_gan(recipe, steps, "data.source=fashion_mnist", *sets)["ms_per_step"])
+    base = statistics.median(results[MODERN[0][0]])
+    print(f"machine: {os.cpu_count()} cores; Fashion-MNIST 28x28, {steps} steps per run, median of {reps} "
+          "interleaved runs")
+    print(f"{'':46}{'ms/step':>9}{'runs':>24}{'vs base':>9}")
+    for label, _, _ in MODERN:
+        ms = statistics.median(results[label])
+        runs = " ".join(f"{value:.1f}" for value in results[label])
+        print(f"{label[:46]:46}{ms:>9.1f}{runs:>24}{ms / base - 1:>+9.0%}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--scaling", action="store_true",
                         help="only measure how gan train's step cost grows with batch size and model width")
+    parser.add_argument("--modern", action="store_true",
+                        help="only measure what the modern techniques and families cost per step")
     parser.add_argument("--set", dest="sets", action="append", default=[],
                         help="extra --set for the gan train runs of the tutorial recipe, e.g. train.precision=...")
     args = parser.parse_args()
     fashion = "data.source=fashion_mnist"
     if args.scaling:
         return scaling(args.steps, fashion)
+    if args.modern:
+        return modern(args.steps, args.reps)
     runs: dict[str, list[dict]] = {"tutorial": [], "auto": [], "float32": []}
     for _ in range(args.reps):
         runs["tutorial"].append(run_tutorial(args.steps))
