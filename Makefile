@@ -57,7 +57,7 @@ typecheck: $(STAMP)
 
 check: lint typecheck test
 
-# the tutorial loop against gan train, DCGAN and pix2pix; then the modern pieces' cost per step (about 20 minutes)
+# the tutorial loop against gan train, DCGAN and pix2pix; then the modern pieces' cost per step
 bench: $(STAMP)
 	$(BIN)/python bench/speed.py
 	$(BIN)/python bench/speed.py --modern --steps 100 --reps 2
@@ -68,7 +68,7 @@ bench-quality: $(STAMP)
 bench-translation: $(STAMP)
 	$(BIN)/python bench/translation.py
 
-# EMA, DiffAugment/ADA and BigGAN-mini against their baselines, 3 seeds each (about an hour on 2 cores)
+# EMA, DiffAugment/ADA, BigGAN-mini and StyleGAN-mini against their baselines, 3 seeds each (hours on 2 cores)
 bench-modern: $(STAMP)
 	$(BIN)/python bench/modern.py
 

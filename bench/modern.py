@@ -12,7 +12,8 @@ Experiments (each a shipped recipe plus ``--set`` overrides):
 - ``equal-time``: ``biggan_digits`` and ``stylegan_digits`` at their defaults beside ``dcgan_digits`` given the same
   CPU seconds (its ``train.steps`` set from its ms/step on this machine: ``EQUAL_TIME_STEPS``).
 
-    python bench/modern.py                       # every experiment, 3 seeds (about 2.5 hours on 2 cores)
+    python bench/modern.py                       # every experiment, 3 seeds (hours on 2 cores: each run's train
+                                                 # seconds are in docs/models.md)
     python bench/modern.py small --seeds 0 1 2 --out runs/modern
 
 Results are recorded in docs/models.md. A finished run is not trained again (delete it to re-train).
@@ -62,12 +63,13 @@ def measured(run: Path, recipe: str, overrides: list[str], seed: int, n: int) ->
         gan("train", recipe, "--out", str(run), *sets)
     gan("eval", str(run), "--n", str(n), "--replace")
     summary = json.loads((run / "summary.json").read_text())
-    metrics = json.loads((run / "eval.json").read_text())["metrics"]
+    evaluation = json.loads((run / "eval.json").read_text())
+    metrics = evaluation["metrics"]
     row = {"seconds": summary["seconds"], "steps": summary["steps"], "fd": metrics["fd"]}
     if "conditional_accuracy" in metrics:
         row["accuracy"] = metrics["conditional_accuracy"]["overall"]
         row["intra_fd"] = metrics["intra_fd"]["mean"]
-        row["evaluator_accuracy"] = json.loads((run / "eval.json").read_text())["evaluator"]["test_accuracy"]
+        row["evaluator_accuracy"] = evaluation["evaluator"]["test_accuracy"]
     lines = (run / "metrics.csv").read_text().splitlines()
     p = dict(zip(lines[0].split(","), lines[-1].split(","))).get("augment_p")
     if p:

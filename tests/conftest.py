@@ -92,6 +92,25 @@ def assert_same_checkpoint(a: Path, b: Path, *, exact: bool = True, rtol: float 
                         + ("; ..." if len(differ) > 8 else ""))
 
 
+def _history_names(value: Any) -> Iterator[str]:
+    """The names of the layers whose outputs a serialized call argument refers to."""
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            yield value["config"]["keras_history"][0]
+        else:
+            for item in value.values():
+                yield from _history_names(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _history_names(item)
+
+
+def layer_inputs(model: Any) -> dict[str, set[str]]:
+    """Each layer of a functional ``model`` -> the names of the layers whose outputs it takes (from its config)."""
+    return {layer["name"]: set(_history_names(layer.get("inbound_nodes", [])))
+            for layer in model.get_config()["layers"]}
+
+
 @pytest.fixture
 def tiny_recipe(tmp_path: Path) -> Path:
     """Path of a tiny digits recipe in a temporary folder."""

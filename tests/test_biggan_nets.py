@@ -7,13 +7,12 @@ import os
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import keras
 import numpy as np
 import pytest
+from conftest import layer_inputs
 
 from gan_cli.errors import RecipeError
 from gan_cli.nets import biggan, build_discriminator
@@ -24,23 +23,9 @@ LATENT, CLASSES = 20, 10
 RNG = np.random.default_rng(0)
 
 
-def _history_names(value: Any) -> Iterator[str]:
-    """The names of the layers whose outputs a serialized call argument refers to."""
-    if isinstance(value, dict):
-        if value.get("class_name") == "__keras_tensor__":
-            yield value["config"]["keras_history"][0]
-        else:
-            for item in value.values():
-                yield from _history_names(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _history_names(item)
-
-
 def consumers(model: keras.Model, name: str) -> set[str]:
     """The layers of ``model`` that take the output of layer ``name`` as an input (from the model's config)."""
-    return {layer["name"] for layer in model.get_config()["layers"]
-            if name in set(_history_names(layer.get("inbound_nodes", [])))}
+    return {layer for layer, inputs in layer_inputs(model).items() if name in inputs}
 
 
 def one_hot(labels: list[int]) -> np.ndarray:

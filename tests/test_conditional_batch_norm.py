@@ -1,6 +1,6 @@
 """The conditional GAN's dcgan generator with ``condition.generator: batch_norm``: z alone enters the first
 layer, and the label reaches G only through conditional batch norms reading one shared class embedding (BigGAN's
-``_conditional_batch_norm``); it trains and samples from the CLI, exports without gan_cli, and the recipes that
+``conditional_batch_norm``); it trains and samples from the CLI, exports without gan_cli, and the recipes that
 cannot work are refused."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import keras
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import layer_inputs
 
 from gan_cli.cli import cli
 from gan_cli.errors import RecipeError
@@ -42,25 +42,6 @@ def generator(data: dict[str, Any] = CBN) -> keras.Model:
     return FAMILIES["cgan"](parse_recipe(data), SHAPE, CLASSES).generator
 
 
-def _history_names(value: Any) -> Iterator[str]:
-    """The names of the layers whose outputs a serialized call argument refers to."""
-    if isinstance(value, dict):
-        if value.get("class_name") == "__keras_tensor__":
-            yield value["config"]["keras_history"][0]
-        else:
-            for item in value.values():
-                yield from _history_names(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _history_names(item)
-
-
-def parents(model: keras.Model) -> dict[str, set[str]]:
-    """Each layer of ``model`` -> the layers whose outputs it takes (from the functional graph in its config)."""
-    return {layer["name"]: set(_history_names(layer.get("inbound_nodes", [])))
-            for layer in model.get_config()["layers"]}
-
-
 def ancestors(graph: dict[str, set[str]]) -> dict[str, set[str]]:
     """Each layer -> every layer it depends on, itself included."""
     found: dict[str, set[str]] = {}
@@ -82,7 +63,7 @@ def one_hot(labels: list[int]) -> np.ndarray:
 def test_the_label_enters_g_only_through_the_conditional_batch_norms() -> None:
     model = generator()
     assert [tensor.name for tensor in model.inputs] == ["z", "label"]
-    graph = parents(model)
+    graph = layer_inputs(model)
     depends = ancestors(graph)
     reads = {name: {child for child, inputs in graph.items() if name in inputs} for name in graph}
     assert reads["z"] == {"project"}  # z alone enters the first layer

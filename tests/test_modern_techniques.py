@@ -307,6 +307,10 @@ def test_raw_without_ema_says_why(tiny_recipe: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize("data, key", [
     ({"augment": {"ada": True}}, "augment.ada"),
     ({"loss": {"r1": 1.0, "gradient_penalty": 10.0}}, "loss.r1"),
+    ({"family": "cgan", "loss": {"r1": 1.0}}, "loss.r1"),
+    ({"family": "cgan", "loss": {"gradient_penalty": 10.0}}, "loss.gradient_penalty"),
+    ({"family": "infogan", "loss": {"r1": 1.0}}, "loss.r1"),
+    ({"family": "infogan", "augment": {"policy": ["cutout"]}}, "augment.policy"),
     ({"train": {"ema": {"decay": 0.99}, "distribute": "mirrored"}}, "train.ema.decay"),
     ({"family": "pix2pix", "data": {"source": "digits", "task": "edges"}, "generator": {"architecture": "unet"},
       "discriminator": {"architecture": "patchgan"}, "augment": {"policy": ["cutout"]}}, "augment.policy"),

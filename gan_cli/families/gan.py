@@ -382,15 +382,11 @@ def build_conditional(recipe: Recipe, image_shape: tuple[int, int, int], num_cla
     combined model ``Model([z, y], D(G(z, y), y))``; otherwise trained exactly like ``build``'s GAN.
 
     Raises:
-        RecipeError: the data has no labels, or the recipe asks for the gradient penalty (not yet
-            supported with labels).
+        RecipeError: the data has no labels. (Recipe validation refuses the gradient penalty and R1 here.)
     """
     if not num_classes:
         raise RecipeError("family: cgan needs labelled data (digits, mnist, fashion_mnist, cifar10, or an "
                           "npz/idx/folder source with labels)")
-    for key, value in (("gradient_penalty", recipe.loss.gradient_penalty), ("r1", recipe.loss.r1)):
-        if value > 0:
-            raise RecipeError(f"loss.{key}: not supported with family cgan yet; set it to 0")
     generator = build_conditional_generator(recipe.generator, image_shape, num_classes, recipe.condition)
     discriminator = build_conditional_discriminator(recipe.discriminator, image_shape, num_classes, recipe.condition)
     return _compile(recipe, generator, discriminator, image_shape, num_classes)
@@ -401,15 +397,8 @@ def build_info(recipe: Recipe, image_shape: tuple[int, int, int], num_classes: i
     as usual; the combined model ``Model([z, c1, c], [D(G(.)), Q(G(.))])`` is compiled with D frozen and
     the losses [adversarial, information] weighted [1, info.weight], so G's update also trains Q's head.
 
-    Raises:
-        RecipeError: the recipe asks for the gradient penalty (not yet supported with codes).
+    Recipe validation refuses the gradient penalty, R1 and augmentation here (Q reads D's features).
     """
-    for key, value in (("loss.gradient_penalty", recipe.loss.gradient_penalty), ("loss.r1", recipe.loss.r1)):
-        if value > 0:
-            raise RecipeError(f"{key}: not supported with family infogan yet; set it to 0")
-    if recipe.augment.policy:
-        raise RecipeError("augment.policy: not supported with family infogan yet (Q reads D's features of the "
-                          "image); remove it")
     generator = info_generator(recipe.generator, image_shape, recipe.info, build_generator)
     discriminator = build_discriminator(recipe.discriminator, image_shape)
     return _compile(recipe, generator, discriminator, image_shape, None, info=True)
@@ -501,9 +490,6 @@ def _behind(augment: DiffAugment | None, discriminator: keras.Model, image_shape
 def _average_of(generator: keras.Model) -> keras.Model:
     """A clone of G holding a copy of its weights (and every other variable), to keep G's moving average in."""
     average = keras.models.clone_model(generator)
-    pairs = list(zip(average.variables, generator.variables, strict=True))
-    for copy, original in pairs:
-        if tuple(copy.shape) != tuple(original.shape):  # pragma: no cover - clone_model keeps the order
-            raise RuntimeError(f"EMA clone of the generator differs at {original.path}")
-        copy.assign(original)
+    for copy, original in zip(average.variables, generator.variables, strict=True):
+        copy.assign(original)  # assign refuses a shape mismatch: the clone keeps the variables' order
     return average

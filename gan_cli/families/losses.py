@@ -140,10 +140,10 @@ class GradientNorm(keras.layers.Layer):
             raise ValueError("GradientNorm: every > 1 needs an active() callable")
         self.critic = critic
         self.every = every
-        self._active = active
+        self._active = active if every > 1 else None
 
     def call(self, images: Any, training: bool | None = None) -> Any:
-        if self.every == 1 or self._active is None:
+        if self._active is None:  # every == 1
             return self._norm(images, training)
         scale = self.every ** 0.5
         return tf.cond(self._active(),

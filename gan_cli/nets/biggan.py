@@ -99,13 +99,8 @@ def base_size(image_shape: tuple[int, int, int], blocks: int) -> tuple[int, int]
     Raises:
         RecipeError: the image height or width is not divisible by 2**blocks.
     """
-    factor = 2**blocks
-    height, width = image_shape[0], image_shape[1]
-    if height % factor or width % factor:
-        raise RecipeError(f"generator.widths: biggan doubles its starting map once per width ({blocks} residual "
-                          f"up-blocks), so height and width must be divisible by {factor}, but the images are "
-                          f"{height}x{width}; use fewer widths (28x28: 2, 32x32: 3, 64x64: 4) or set data.image_size")
-    return height // factor, width // factor
+    return check_divisible(image_shape, blocks, "generator",
+                           f"biggan with {blocks} residual up-blocks (28x28 takes 2, 32x32 3, 64x64 4)")
 
 
 def latent_chunks(latent_dim: int, parts: int) -> list[int]:
@@ -140,7 +135,7 @@ def _split_latent(z: keras.KerasTensor, sizes: list[int]) -> list[keras.KerasTen
     return chunks
 
 
-def _conditional_batch_norm(x: keras.KerasTensor, cond: keras.KerasTensor | None, name: str,
+def conditional_batch_norm(x: keras.KerasTensor, cond: keras.KerasTensor | None, name: str,
                             spectral_norm: bool) -> keras.KerasTensor:
     """BatchNorm(x) * (1 + Dense(C)(cond)) + Dense(C)(cond), or plain BatchNormalization without ``cond``.
 
@@ -164,6 +159,13 @@ def _conditional_batch_norm(x: keras.KerasTensor, cond: keras.KerasTensor | None
     return keras.layers.Add(name=name)([normed, scaled, bias])
 
 
+def class_embedding(label: keras.KerasTensor, embedding_dim: int) -> keras.KerasTensor:
+    """``label_embedding``: the shared class embedding of G's conditional batch norms, one bias-free
+    Dense(embedding_dim) of the one-hot label, orthogonally initialised (never spectral-normalized)."""
+    return keras.layers.Dense(embedding_dim, use_bias=False, kernel_initializer=KERNEL_INIT,
+                              name="label_embedding")(label)
+
+
 def _conv(width: int, size: int, name: str, spectral_norm: bool) -> keras.layers.Layer:
     """A stride-1 'same' Conv2D with BigGAN's orthogonal initialization, spectral-normalized (stock) or not."""
     return _spectral(keras.layers.Conv2D(width, size, padding="same", kernel_initializer=KERNEL_INIT, name=name),
@@ -176,11 +178,11 @@ def _up_block(x: keras.KerasTensor, width: int, cond: keras.KerasTensor | None, 
     conv3x3, plus the shortcut conv1x1 -> upsample x2 (the same as upsample -> conv1x1, at a quarter of the
     cost: a 1x1 convolution commutes with nearest-neighbour upsampling)."""
     prefix = f"block_{index}"
-    h = _conditional_batch_norm(x, cond, f"{prefix}_cbn_1", spectral_norm)
+    h = conditional_batch_norm(x, cond, f"{prefix}_cbn_1", spectral_norm)
     h = keras.layers.Activation("relu", name=f"{prefix}_relu_1")(h)
     h = keras.layers.UpSampling2D(2, name=f"{prefix}_upsample")(h)
     h = _conv(width, 3, f"{prefix}_conv_1", spectral_norm)(h)
-    h = _conditional_batch_norm(h, cond, f"{prefix}_cbn_2", spectral_norm)
+    h = conditional_batch_norm(h, cond, f"{prefix}_cbn_2", spectral_norm)
     h = keras.layers.Activation("relu", name=f"{prefix}_relu_2")(h)
     h = _conv(width, 3, f"{prefix}_conv_2", spectral_norm)(h)
     shortcut = _conv(width, 1, f"{prefix}_shortcut", spectral_norm)(x)
@@ -237,8 +239,7 @@ def generator(latent_dim: int, image_shape: tuple[int, int, int], widths: Sequen
     if num_classes:
         label = keras.Input((num_classes,), name="label")
         inputs.append(label)
-        embedding = keras.layers.Dense(embedding_dim, use_bias=False, kernel_initializer=KERNEL_INIT,
-                                       name="label_embedding")(label)
+        embedding = class_embedding(label, embedding_dim)
     chunks = _split_latent(z, latent_chunks(latent_dim, len(widths) + 1)) if hierarchical_z else None
     x = _spectral(keras.layers.Dense(base_h * base_w * widths[0], kernel_initializer=KERNEL_INIT, name="project"),
                   spectral_norm)(chunks[0] if chunks else z)
@@ -296,7 +297,7 @@ def discriminator(image_shape: tuple[int, int, int], widths: Sequence[int], num_
         RecipeError: the image height or width is not divisible by 2**len(widths), or a width is not positive.
     """
     widths = _widths(widths, "discriminator")
-    check_divisible((image_shape[0], image_shape[1]), len(widths), "discriminator",
+    check_divisible(image_shape, len(widths), "discriminator",
                     f"biggan with {len(widths)} residual down-blocks (one per width)")
     image = keras.Input(image_shape, name="image")
     x = image

@@ -154,10 +154,16 @@ def norm_layer(kind: str, name: str) -> keras.layers.Layer | None:
     return None
 
 
-def check_divisible(size: tuple[int, int], halvings: int, role: str, what: str) -> None:
-    """Raise a RecipeError unless height and width survive ``halvings`` stride-2 halvings exactly."""
+def check_divisible(size: tuple[int, ...], halvings: int, role: str, what: str) -> tuple[int, int]:
+    """The (height, width) of ``size`` halved ``halvings`` times: a generator's starting map, a discriminator's
+    last one.
+
+    Raises:
+        RecipeError: height or width does not halve that often exactly (``what`` names the network).
+    """
     factor = 2**halvings
     if size[0] % factor or size[1] % factor:
-        raise RecipeError(f"{role}.widths: {what} halves the image {halvings} times, so height and width must "
-                          f"be divisible by {factor}, but the images are {size[0]}x{size[1]}; use fewer widths "
-                          "or set data.image_size / data.crop_size")
+        raise RecipeError(f"{role}.widths: {what} works at the image size halved {halvings} times, so height and "
+                          f"width must be divisible by {factor}, but the images are {size[0]}x{size[1]}; use fewer "
+                          "widths or set data.image_size / data.crop_size")
+    return size[0] // factor, size[1] // factor

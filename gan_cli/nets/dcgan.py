@@ -5,20 +5,20 @@ from __future__ import annotations
 import keras
 
 from gan_cli.errors import RecipeError
-from gan_cli.nets.biggan import KERNEL_INIT
-from gan_cli.nets.biggan import _conditional_batch_norm as conditional_batch_norm
-from gan_cli.nets.common import BatchMatMulDense, PackedDropout, activation, kernel_initializer, kernel_layer
+from gan_cli.nets.biggan import class_embedding, conditional_batch_norm
+from gan_cli.nets.common import (
+    BatchMatMulDense,
+    PackedDropout,
+    activation,
+    check_divisible,
+    kernel_initializer,
+    kernel_layer,
+)
 from gan_cli.recipe.schema import NetSpec
 
 
 def _base_size(spec: NetSpec, image_shape: tuple[int, int, int], role: str) -> tuple[int, int]:
-    factor = 2 ** len(spec.widths)
-    height, width = image_shape[0], image_shape[1]
-    if height % factor or width % factor:
-        raise RecipeError(f"{role}.widths: dcgan with {len(spec.widths)} stages halves the size "
-                          f"{len(spec.widths)} times, so height and width must be divisible by {factor}, "
-                          f"but the data is {height}x{width}; use fewer widths or set data.image_size")
-    return height // factor, width // factor
+    return check_divisible(image_shape, len(spec.widths), role, f"dcgan with {len(spec.widths)} stages")
 
 
 def generator(spec: NetSpec, latent_dim: int, image_shape: tuple[int, int, int], *,
@@ -32,7 +32,7 @@ def generator(spec: NetSpec, latent_dim: int, image_shape: tuple[int, int, int],
     conditional GAN's ``condition.generator: batch_norm``. The model takes [z, one-hot ``label`` (K,)]; z alone
     feeds ``project``, and the label enters only through ``label_embedding`` (one bias-free
     Dense(embedding_dim) shared by all norms) and, per norm, the gain and bias Dense layers of BigGAN's
-    conditional batch norm (:func:`gan_cli.nets.biggan._conditional_batch_norm`, with its momentum and
+    conditional batch norm (:func:`gan_cli.nets.biggan.conditional_batch_norm`, with its momentum and
     epsilon): every ``batch_norm_{i}`` becomes BatchNorm(x) * (1 + Dense(C)(e)) + Dense(C)(e). The first norm,
     on the flat projection, keeps its per-feature statistics and gains (the projection is a (1, 1, F) map for
     it, F = H/2^n * W/2^n * widths[0]). Stock Keras layers only: the exported file loads without gan_cli.
@@ -46,8 +46,7 @@ def generator(spec: NetSpec, latent_dim: int, image_shape: tuple[int, int, int],
                               "needs generator.batch_norm: true")
         label = keras.Input((num_classes,), name="label")
         inputs.append(label)
-        embedding = keras.layers.Dense(embedding_dim, use_bias=False, kernel_initializer=KERNEL_INIT,
-                                       name="label_embedding")(label)
+        embedding = class_embedding(label, embedding_dim)
 
     def norm(x: keras.KerasTensor, name: str) -> keras.KerasTensor:
         if embedding is None:

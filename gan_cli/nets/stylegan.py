@@ -52,6 +52,7 @@ import keras
 import numpy as np
 
 from gan_cli.errors import RecipeError
+from gan_cli.nets.common import check_divisible
 
 #: Prefix of every mapping-network layer's name (see :func:`mapping_variables`).
 MAPPING_PREFIX = "mapping"
@@ -74,17 +75,12 @@ def _base_size(image_shape: tuple[int, int, int], blocks: int, role: str = "gene
     Raises:
         RecipeError: the image size does not halve that often exactly, or to less than 2x2.
     """
-    factor = 2 ** (blocks - 1)
-    height, width = image_shape[0], image_shape[1]
-    if height % factor or width % factor:
-        raise RecipeError(f"{role}.widths: stylegan with {blocks} widths halves the image size {blocks - 1} times, "
-                          f"so height and width must be divisible by {factor}, but the images are {height}x{width}; "
-                          "use fewer widths or set data.image_size")
-    if height // factor < 2 or width // factor < 2:
-        raise RecipeError(f"{role}.widths: stylegan with {blocks} widths would start from "
-                          f"{height // factor}x{width // factor} features for {height}x{width} images; instance "
-                          "normalization needs at least 2x2: use fewer widths")
-    return height // factor, width // factor
+    base_h, base_w = check_divisible(image_shape, blocks - 1, role, f"stylegan with {blocks} widths")
+    if base_h < 2 or base_w < 2:
+        raise RecipeError(f"{role}.widths: stylegan with {blocks} widths would start from {base_h}x{base_w} "
+                          f"features for {image_shape[0]}x{image_shape[1]} images; instance normalization needs "
+                          "at least 2x2: use fewer widths")
+    return base_h, base_w
 
 
 def _new_layers(latent_dim: int, image_shape: tuple[int, int, int], widths: Sequence[int], mapping_layers: int,

@@ -194,6 +194,13 @@ def _convert_section(cls: type, raw: Any, path: str, ctx: _Context) -> Any:
     return cls(**values)
 
 
+def _check_penalties_off(family: str, loss: LossSpec, ctx: _Context) -> None:
+    """Refuse the gradient penalty and R1 for a family that does not support them yet."""
+    for key, value in (("loss.gradient_penalty", loss.gradient_penalty), ("loss.r1", loss.r1)):
+        if value > 0:
+            raise ctx.fail(key, f"not supported with family {family} yet; set it to 0")
+
+
 def _check_family(values: dict[str, Any], ctx: _Context) -> None:
     """Translation families need image-to-image networks and paired or unpaired data; the others must not
     have them, nor the data keys only translation reads (crop_size, flip, direction)."""
@@ -218,10 +225,7 @@ def _check_family(values: dict[str, Any], ctx: _Context) -> None:
                                           "use family: cyclegan for unpaired folders")
         if values.get("train", TrainSpec()).d_steps != 1:
             raise ctx.fail("train.d_steps", f"family {family} updates each discriminator once per step; set it to 1")
-        if values.get("loss", LossSpec()).gradient_penalty > 0:
-            raise ctx.fail("loss.gradient_penalty", f"not supported with family {family}; set it to 0")
-        if values.get("loss", LossSpec()).r1 > 0:
-            raise ctx.fail("loss.r1", f"not supported with family {family}; set it to 0")
+        _check_penalties_off(family, values.get("loss", LossSpec()), ctx)
         if values.get("augment", AugmentSpec()).policy:
             raise ctx.fail("augment.policy", f"not supported with family {family} (use data.crop_size and "
                                              "data.flip); remove it")
@@ -258,6 +262,11 @@ def _check_family(values: dict[str, Any], ctx: _Context) -> None:
     if generator.architecture == "stylegan" and family != "gan":
         raise ctx.fail("generator.architecture", f"stylegan is unconditional here: family gan only (family is "
                                                  f"{family})")
+    if family in ("cgan", "infogan"):  # D's update model would need the labels or codes beside the penalty
+        _check_penalties_off(family, loss, ctx)
+    if family == "infogan" and augment.policy:
+        raise ctx.fail("augment.policy", "not supported with family infogan yet (Q reads D's features of the "
+                                         "image); remove it")
     if generator.architecture == "stylegan" and train.distribute != "none":
         raise ctx.fail("train.distribute", "not supported with generator.architecture stylegan yet (its average w "
                                            "is updated inside the step); set it to none")

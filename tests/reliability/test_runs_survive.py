@@ -26,11 +26,6 @@ LONG = ["--set", "train.epochs=24", "--set", "sampling.every_epochs=10",
         "--set", "augment.ada_interval=2", "--set", "augment.ada_images=2000"]
 
 
-def assert_same_training(a: Path, b: Path) -> None:
-    """The newest checkpoints of ``a`` and ``b`` are equal bit for bit (separate processes, same computation)."""
-    assert_same_checkpoint(a, b)
-
-
 @pytest.fixture(scope="module")
 def straight(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny recipe trained without interruption: what every interrupted run must end up equal to."""
@@ -108,7 +103,7 @@ def test_kill_9_at_random_moments_then_resume_ends_exactly_as_a_straight_run(
     record_property("kills", kills)
     print(f"kill -9: {kills} kills, {progressed} with new progress, {torn} left a torn write behind")
     assert kills >= 4 and progressed >= 2
-    assert_same_training(run, straight)
+    assert_same_checkpoint(run, straight)
     summary = json.loads((run / "summary.json").read_text())
     assert summary["finished"] and summary["steps"] == 192
     with (run / "metrics.csv").open() as handle:
@@ -135,4 +130,4 @@ def test_a_stop_signal_saves_a_checkpoint_at_the_current_step_and_resume_is_exac
     assert 16 <= step < 192
     assert committed_checkpoints(run / "checkpoints")[0][0] == step  # saved at the step reached
     finish("train", run, "--resume", "--no-progress")
-    assert_same_training(run, straight)
+    assert_same_checkpoint(run, straight)
