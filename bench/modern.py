@@ -10,7 +10,10 @@ Experiments (each a shipped recipe plus ``--set`` overrides):
 - ``fashion``: ``biggan_fashion`` (5 epochs of Fashion-MNIST, 28x28) beside ``cgan_mnist`` on the same data and
   epochs with a projection D: label accuracy next to the evaluator's own accuracy on real test images;
 - ``equal-time``: ``biggan_digits`` and ``stylegan_digits`` at their defaults beside ``dcgan_digits`` given the same
-  CPU seconds (its ``train.steps`` set from its ms/step on this machine: ``EQUAL_TIME_STEPS``).
+  CPU seconds (its ``train.steps`` set from its ms/step on this machine: ``EQUAL_TIME_STEPS``);
+- ``curve``: FD against training minutes on Fashion-MNIST for ``dcgan_mnist`` at its 25 epochs and the best 28x28
+  recipe, evaluated after every epoch (``eval.every: 1``); minutes are steps times the run's median ms/step (so the
+  evaluations and a busy moment do not count), and the plot is written to ``OUT/curve/fd_vs_minutes.png``.
 
     python bench/modern.py                       # every experiment, 3 seeds (hours on 2 cores: each run's train
                                                  # seconds are in docs/models.md)
@@ -22,6 +25,7 @@ Results are recorded in docs/models.md. A finished run is not trained again (del
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import statistics
 import subprocess
@@ -39,15 +43,19 @@ CGAN_PROJECTION = [FASHION, "train.epochs=5", "condition.discriminator=projectio
                    "discriminator.output_activation=linear", "sampling.every_epochs=5"]
 #: dcgan_digits' steps in about the CPU seconds biggan_digits takes (both timed on 2 quiet cores: docs/models.md)
 EQUAL_TIME_STEPS = 28000
+CURVE = [("dcgan_mnist", "dcgan_mnist", [FASHION, "eval.every=1"]),
+         ("cdcgan_fashion", "cdcgan_fashion", ["eval.every=1"])]
 EXPERIMENTS: dict[str, list[tuple[str, str, list[str]]]] = {
     "biggan": [("biggan_digits", "biggan_digits", []), ("dcgan_digits", "dcgan_digits", []),
                ("cgan_digits", "cgan_digits", [])],
     "small": [("dcgan 500", "dcgan_digits", SMALL), ("+ DiffAugment", "dcgan_digits", [*SMALL, AUGMENT]),
               ("+ ADA", "dcgan_digits", [*SMALL, AUGMENT, "augment.ada=true", "augment.ada_images=20000"])],
-    "fashion": [("biggan_fashion", "biggan_fashion", []), ("cgan projection", "cgan_mnist", CGAN_PROJECTION)],
+    "fashion": [("biggan_fashion", "biggan_fashion", []), ("cgan projection", "cgan_mnist", CGAN_PROJECTION),
+                ("cgan", "cgan_mnist", [FASHION, "train.epochs=5", "sampling.every_epochs=5"])],
     "equal-time": [("biggan_digits", "biggan_digits", []), ("stylegan_digits", "stylegan_digits", []),
                    ("dcgan_digits", "dcgan_digits", ["train.epochs=100000", f"train.steps={EQUAL_TIME_STEPS}",
                                                      "sampling.every_epochs=500", "checkpoints.every_epochs=500"])],
+    "curve": CURVE,
 }
 
 
@@ -70,11 +78,45 @@ def measured(run: Path, recipe: str, overrides: list[str], seed: int, n: int) ->
         row["accuracy"] = metrics["conditional_accuracy"]["overall"]
         row["intra_fd"] = metrics["intra_fd"]["mean"]
         row["evaluator_accuracy"] = evaluation["evaluator"]["test_accuracy"]
-    lines = (run / "metrics.csv").read_text().splitlines()
-    p = dict(zip(lines[0].split(","), lines[-1].split(","))).get("augment_p")
-    if p:
-        row["ada_p"] = float(p)
+    shares = evaluation["metrics"].get("labels", {}).get("fake_shares")
+    if shares:
+        row["shares"] = (min(shares), max(shares))
+    with (run / "metrics.csv").open() as lines:
+        epochs = list(csv.DictReader(lines))
+    if epochs[-1].get("augment_p"):
+        row["ada_p"] = float(epochs[-1]["augment_p"])
+    ms = statistics.median(float(epoch["ms_per_step"]) for epoch in epochs)
+    row["curve"] = [(int(epoch["step"]) * ms / 60000, float(epoch["fd"]), int(epoch["step"])) for epoch in epochs
+                    if epoch.get("fd")]
     return row
+
+
+def curve(rows_by_label: dict[str, list[dict[str, Any]]], plot: Path, ms_per_step: dict[str, float]) -> None:
+    """Print and plot the median FD (over seeds) after each epoch against training minutes: steps times
+    ``ms_per_step[label]`` where given (a quiet machine's figure from ``bench/speed.py --modern``), else times the
+    run's own median ms/step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for label, rows in rows_by_label.items():
+        epochs = min(len(row["curve"]) for row in rows)
+        minutes = [statistics.median(row["curve"][i][0] for row in rows) for i in range(epochs)]
+        if label in ms_per_step:
+            minutes = [rows[0]["curve"][i][2] * ms_per_step[label] / 60000 for i in range(epochs)]
+        fds = [[row["curve"][i][1] for row in rows] for i in range(epochs)]
+        print(f"{label}: " + "  ".join(f"{m:.1f} min FD {statistics.median(f):.1f}" for m, f in zip(minutes, fds)))
+        axes.plot(minutes, [statistics.median(f) for f in fds], marker=".", label=label)
+        axes.fill_between(minutes, [min(f) for f in fds], [max(f) for f in fds], alpha=0.2)
+    axes.set(xlabel="training minutes (2 CPU cores)", ylabel="FD (gan eval protocol, 2,000 samples)", yscale="log",
+             title=f"Fashion-MNIST: median and range over {len(rows)} seeds")
+    axes.legend()
+    axes.grid(alpha=0.3)
+    plot.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(plot, dpi=100, bbox_inches="tight")
+    print(f"plot: {plot}")
 
 
 def spread(values: list[float], digits: int = 2) -> str:
@@ -88,13 +130,20 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "modern")
     parser.add_argument("--n", type=int, default=2000, help="samples per evaluation")
+    parser.add_argument("--only", nargs="+", metavar="LABEL", help="only these rows of the experiments")
+    parser.add_argument("--ms-per-step", nargs="+", default=[], metavar="LABEL=MS",
+                        help="curve: convert steps to minutes at these ms/step (e.g. dcgan_mnist=127), measured on "
+                             "a quiet machine by bench/speed.py --modern; default: each run's own median")
     args = parser.parse_args()
     unknown = [name for name in args.experiments if name not in EXPERIMENTS]
     if unknown:
         parser.error(f"unknown experiment {unknown[0]}; choose from {', '.join(EXPERIMENTS)}")
     for experiment in args.experiments or list(EXPERIMENTS):
         print(f"## {experiment}: median [min, max] over seeds {args.seeds}, gan eval --n {args.n}")
+        rows_by_label = {}
         for label, recipe, overrides in EXPERIMENTS[experiment]:
+            if args.only and label not in args.only:
+                continue
             rows = []
             for seed in args.seeds:
                 slug = label.replace(" ", "_").replace("+", "plus")
@@ -107,7 +156,14 @@ def main() -> int:
                          f"(evaluator on real test images: {rows[0]['evaluator_accuracy']:.3f})")
             if "ada_p" in rows[0]:
                 line += f"  final ADA p {spread([r['ada_p'] for r in rows], 3)}"
+            if "shares" in rows[0]:
+                line += (f"  class shares {min(r['shares'][0] for r in rows):.3f}"
+                         f"-{max(r['shares'][1] for r in rows):.3f}")
             print(line, flush=True)
+            rows_by_label[label] = rows
+        if experiment == "curve":
+            ms = {label: float(value) for label, value in (pair.split("=") for pair in args.ms_per_step)}
+            curve(rows_by_label, args.out / experiment / "fd_vs_minutes.png", ms)
     return 0
 
 

@@ -125,6 +125,7 @@ MODERN: list[tuple[str, str, list[str]]] = [
     ("+ loss.r1, r1_every 16 (lazy)", "dcgan_mnist.yaml", ["loss.r1=1.0", "loss.r1_every=16"]),
     ("biggan_fashion (2 D updates per step)", "biggan_fashion.yaml", []),
     ("stylegan_fashion", "stylegan_fashion.yaml", []),
+    ("cdcgan_fashion (batch 64, wider G)", "cdcgan_fashion.yaml", []),
 ]
 
 

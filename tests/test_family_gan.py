@@ -217,6 +217,7 @@ def test_infogan_trains_its_q_head_with_g_and_never_with_d() -> None:
              "augment": {"policy": ["color", "translation", "cutout"], "ada": True, "ada_interval": 1,
                          "ada_images": 16}}),
     ("cgan", {"augment": {"policy": ["translation"]}, "train": {"ema": {"decay": 0.5}}}),
+    ("cgan", {"loss": {"r1": 1.0, "r1_every": 2}}),
 ])
 def test_fused_step_makes_exactly_the_tutorials_updates(family: str, extra: dict) -> None:
     """The fused tf.function step and the tutorial's two train_on_batch calls give the same weights, D scores,

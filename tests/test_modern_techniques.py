@@ -189,6 +189,30 @@ def test_r1_is_half_gamma_times_the_squared_gradient_norm_on_reals() -> None:
     assert float(loss) == pytest.approx(adversarial + 2.0 * r1, rel=1e-5)
 
 
+def test_r1_of_a_conditional_d_scores_each_real_image_with_its_own_label() -> None:
+    models = models_for({"loss": {"r1": 4.0, "label_smoothing": 0.0}}, family="cgan")
+    rng = np.random.default_rng(3)
+    real = tf.constant(rng.uniform(-1, 1, (6, *SHAPE)).astype("float32"))
+    fake = tf.constant(rng.uniform(-1, 1, (6, *SHAPE)).astype("float32"))
+    real_labels, fake_labels = (tf.one_hot(rng.integers(0, 10, 6), 10) for _ in range(2))
+    inputs, targets = models._discriminator_data(real, fake, None, real_labels, fake_labels)
+
+    def r1_with(labels: tf.Tensor) -> float:
+        with tf.GradientTape() as tape:
+            tape.watch(real)
+            scores = models.discriminator([real, labels], training=True)
+        gradients = tape.gradient(scores, real).numpy().reshape(6, -1)
+        return float(np.mean(np.sum(gradients**2, axis=1)))
+
+    all_scores = models.discriminator([tf.concat([real, fake], 0), tf.concat([real_labels, fake_labels], 0)],
+                                      training=True)
+    adversarial = float(keras.losses.BinaryCrossentropy()(targets[0], all_scores))
+    loss = float(models.d_update.test_on_batch(inputs, targets, return_dict=True)["loss"])
+    r1, r1_fake_labels = r1_with(real_labels), r1_with(fake_labels)
+    assert r1 > 0 and abs(r1 - r1_fake_labels) > 1e-3 * r1  # the label changes the gradient ...
+    assert loss == pytest.approx(adversarial + 2.0 * r1, rel=1e-5)  # ... and R1 takes the real image's own
+
+
 @pytest.mark.parametrize("fused", [True, False])
 def test_lazy_r1_is_k_times_the_penalty_on_every_kth_d_update_and_zero_between(fused: bool) -> None:
     gamma, every = 4.0, 4
@@ -244,9 +268,11 @@ def test_lazy_r1_skips_the_gradient_on_updates_without_the_penalty() -> None:
                 assert not norm.any()
 
 
-def test_lazy_r1_resumes_exactly(tiny_recipe: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("family", ["gan", "cgan"])
+def test_lazy_r1_resumes_exactly(family: str, tiny_recipe: Path, tmp_path: Path) -> None:
     # 2 D updates per step, 4 steps per epoch: the run is cut after D update 8, inside a period of 3
-    lazy = ["--no-progress", "--set", "loss.r1=1", "--set", "loss.r1_every=3", "--set", "train.d_steps=2"]
+    lazy = ["--no-progress", "--set", "loss.r1=1", "--set", "loss.r1_every=3", "--set", "train.d_steps=2",
+            "--set", f"family={family}"]
     invoke("train", tiny_recipe, "--out", tmp_path / "straight", *lazy)
     invoke("train", tiny_recipe, "--out", tmp_path / "resumed", *lazy, "--set", "train.epochs=1")
     invoke("train", tmp_path / "resumed", "--resume", "--no-progress", "--set", "train.epochs=2")
@@ -307,7 +333,6 @@ def test_raw_without_ema_says_why(tiny_recipe: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize("data, key", [
     ({"augment": {"ada": True}}, "augment.ada"),
     ({"loss": {"r1": 1.0, "gradient_penalty": 10.0}}, "loss.r1"),
-    ({"family": "cgan", "loss": {"r1": 1.0}}, "loss.r1"),
     ({"family": "cgan", "loss": {"gradient_penalty": 10.0}}, "loss.gradient_penalty"),
     ({"family": "infogan", "loss": {"r1": 1.0}}, "loss.r1"),
     ({"family": "infogan", "augment": {"policy": ["cutout"]}}, "augment.policy"),

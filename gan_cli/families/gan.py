@@ -265,6 +265,9 @@ class GanModels:
             seed = penalty_seed if penalty_seed is not None else tf.constant([0, 0], tf.int64)
             mixed = interpolate(tf.concat([real, real], 0), tf.concat([fake, fake], 0), seed)
             return [images, mixed], [targets, tf.zeros((2 * batch, 1))]
+        if self.penalty == "r1" and self.conditional:
+            return [images, tf.concat([real_labels, fake_labels], axis=0), real, real_labels], \
+                [targets, tf.zeros((batch, 1))]
         if self.penalty == "r1":
             return [images, real], [targets, tf.zeros((batch, 1))]
         if self.conditional:
@@ -382,7 +385,8 @@ def build_conditional(recipe: Recipe, image_shape: tuple[int, int, int], num_cla
     combined model ``Model([z, y], D(G(z, y), y))``; otherwise trained exactly like ``build``'s GAN.
 
     Raises:
-        RecipeError: the data has no labels. (Recipe validation refuses the gradient penalty and R1 here.)
+        RecipeError: the data has no labels. (Recipe validation refuses the gradient penalty here; R1 scores
+            each real image with its own label.)
     """
     if not num_classes:
         raise RecipeError("family: cgan needs labelled data (digits, mnist, fashion_mnist, cifar10, or an "
@@ -424,8 +428,14 @@ def _compile(recipe: Recipe, generator: keras.Model, discriminator: keras.Model,
         # lazy R1: D's update i (its optimizer's iterations before the update, checkpointed) is penalized when
         # i % k == 0; read inside the traced update, so the fused step and train_on_batch agree
         norm = GradientNorm(critic, every=every, active=lambda: tf.equal(d_optimizer.iterations % every, 0),
-                            name="grad_norm")(at)
-        d_update = keras.Model([images, at], [critic(images), norm], name="discriminator_update")
+                            name="grad_norm")
+        if num_classes:  # R1 only (validation): each real image's gradient with its own label
+            labels, real_labels = keras.Input((num_classes,), name="labels"), keras.Input((num_classes,),
+                                                                                          name="real_labels")
+            d_update = keras.Model([images, labels, at, real_labels],
+                                   [critic([images, labels]), norm([at, real_labels])], name="discriminator_update")
+        else:
+            d_update = keras.Model([images, at], [critic(images), norm(at)], name="discriminator_update")
         d_update.compile(optimizer=d_optimizer, loss=[objective.d_loss, penalty_loss if penalty == "gradient" else
                                                       r1_loss],
                          loss_weights=[1.0, recipe.loss.gradient_penalty or recipe.loss.r1 / 2], metrics=[metrics, []])

@@ -131,6 +131,9 @@ class GradientNorm(keras.layers.Layer):
     the norm comes out multiplied by √k, so a squared-norm loss is weighted k times, and on the others the
     output is 0 and ``tf.cond`` skips the gradient computation (and its double backprop) altogether.
     ``active`` is a plain callable, not a Keras variable: the state it reads is checkpointed where it lives.
+
+    Called on ``images`` or on ``[images, labels]`` (a conditional D): the gradient is taken with respect to the
+    images only, each scored with its own label.
     """
 
     def __init__(self, critic: keras.Model, every: int = 1, active: Callable[[], Any] | None = None,
@@ -142,24 +145,26 @@ class GradientNorm(keras.layers.Layer):
         self.every = every
         self._active = active if every > 1 else None
 
-    def call(self, images: Any, training: bool | None = None) -> Any:
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        images, *labels = inputs if isinstance(inputs, (list, tuple)) else [inputs]
         if self._active is None:  # every == 1
-            return self._norm(images, training)
+            return self._norm(images, labels, training)
         scale = self.every ** 0.5
         return tf.cond(self._active(),
-                       lambda: self._norm(images, training) * tf.cast(scale, images.dtype),
+                       lambda: self._norm(images, labels, training) * tf.cast(scale, images.dtype),
                        lambda: tf.zeros((tf.shape(images)[0], 1), images.dtype))
 
-    def _norm(self, images: Any, training: bool | None) -> Any:
+    def _norm(self, images: Any, labels: list[Any], training: bool | None) -> Any:
         with tf.GradientTape() as tape:
             tape.watch(images)
-            scores = self.critic(images, training=training)
+            scores = self.critic([images, *labels] if labels else images, training=training)
         gradients = tape.gradient(scores, images)
         squared = tf.reduce_sum(tf.reshape(tf.square(gradients), (tf.shape(gradients)[0], -1)), axis=1)
         return tf.sqrt(squared + NORM_EPSILON)[:, None]
 
     def compute_output_shape(self, input_shape: Any) -> tuple[Any, int]:
-        return (input_shape[0], 1)
+        images = input_shape[0] if isinstance(input_shape[0], (list, tuple)) else input_shape
+        return (images[0], 1)
 
 
 def penalty_loss(y_true: Any, norm: Any) -> Any:

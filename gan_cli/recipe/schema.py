@@ -247,9 +247,11 @@ class LossSpec:
     label_smoothing: float = _range(0.1, 0.0, 0.5, doc="one-sided: real targets are "
                                                        "1 - label_smoothing, fake targets stay 0 (bce, least_squares)")
     gradient_penalty: float = _range(0.0, 0.0, doc="WGAN-GP weight λ of (||∇D(x̂)|| - 1)² at random "
-                                                   "interpolates of real and fake images; 0 = off")
+                                                   "interpolates of real and fake images (not with family "
+                                                   "cgan: use r1); 0 = off")
     r1: float = _range(0.0, 0.0, doc="R1 weight γ of (γ/2)·||∇D(x)||² on the real images of D's update "
-                                     "(Mescheder et al. 2018, StyleGAN); 0 = off")
+                                     "(Mescheder et al. 2018, StyleGAN; a conditional D scores each with its "
+                                     "own label); 0 = off")
     r1_every: int = _range(1, 1, 10_000, doc="R1 lazily: the penalty only on every k-th discriminator update, "
                                              "weighted k times (StyleGAN2's lazy regularization, 16 there); "
                                              "1 = every update")

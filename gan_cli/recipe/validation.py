@@ -194,9 +194,13 @@ def _convert_section(cls: type, raw: Any, path: str, ctx: _Context) -> Any:
     return cls(**values)
 
 
-def _check_penalties_off(family: str, loss: LossSpec, ctx: _Context) -> None:
-    """Refuse the gradient penalty and R1 for a family that does not support them yet."""
-    for key, value in (("loss.gradient_penalty", loss.gradient_penalty), ("loss.r1", loss.r1)):
+def _check_penalties_off(family: str, loss: LossSpec, ctx: _Context, r1: bool = False) -> None:
+    """Refuse the gradient penalty, and R1 unless ``r1``, for a family that does not support them (yet)."""
+    if family == "cgan" and loss.gradient_penalty > 0:
+        raise ctx.fail("loss.gradient_penalty", "not supported with family cgan (a mix of a real and a fake image "
+                                                "of different classes has no label to score it with); use loss.r1, "
+                                                "or set it to 0")
+    for key, value in (("loss.gradient_penalty", loss.gradient_penalty), ("loss.r1", 0.0 if r1 else loss.r1)):
         if value > 0:
             raise ctx.fail(key, f"not supported with family {family} yet; set it to 0")
 
@@ -262,8 +266,8 @@ def _check_family(values: dict[str, Any], ctx: _Context) -> None:
     if generator.architecture == "stylegan" and family != "gan":
         raise ctx.fail("generator.architecture", f"stylegan is unconditional here: family gan only (family is "
                                                  f"{family})")
-    if family in ("cgan", "infogan"):  # D's update model would need the labels or codes beside the penalty
-        _check_penalties_off(family, loss, ctx)
+    if family in ("cgan", "infogan"):  # InfoGAN's Q reads D's features; a cgan's GP interpolate has no label
+        _check_penalties_off(family, loss, ctx, r1=family == "cgan")
     if family == "infogan" and augment.policy:
         raise ctx.fail("augment.policy", "not supported with family infogan yet (Q reads D's features of the "
                                          "image); remove it")
