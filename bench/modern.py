@@ -108,10 +108,11 @@ def curve(rows_by_label: dict[str, list[dict[str, Any]]], plot: Path, ms_per_ste
             minutes = [rows[0]["curve"][i][2] * ms_per_step[label] / 60000 for i in range(epochs)]
         fds = [[row["curve"][i][1] for row in rows] for i in range(epochs)]
         print(f"{label}: " + "  ".join(f"{m:.1f} min FD {statistics.median(f):.1f}" for m, f in zip(minutes, fds)))
-        axes.plot(minutes, [statistics.median(f) for f in fds], marker=".", label=label)
+        seeds = f"{len(rows)} seed{'s' * (len(rows) > 1)}"
+        axes.plot(minutes, [statistics.median(f) for f in fds], marker=".", label=f"{label} ({seeds})")
         axes.fill_between(minutes, [min(f) for f in fds], [max(f) for f in fds], alpha=0.2)
     axes.set(xlabel="training minutes (2 CPU cores)", ylabel="FD (gan eval protocol, 2,000 samples)", yscale="log",
-             title=f"Fashion-MNIST: median and range over {len(rows)} seeds")
+             title="Fashion-MNIST: median and range over seeds")
     axes.legend()
     axes.grid(alpha=0.3)
     plot.parent.mkdir(parents=True, exist_ok=True)
@@ -131,6 +132,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "modern")
     parser.add_argument("--n", type=int, default=2000, help="samples per evaluation")
     parser.add_argument("--only", nargs="+", metavar="LABEL", help="only these rows of the experiments")
+    parser.add_argument("--trained-only", action="store_true",
+                        help="evaluate and report the runs already trained; train nothing")
     parser.add_argument("--ms-per-step", nargs="+", default=[], metavar="LABEL=MS",
                         help="curve: convert steps to minutes at these ms/step (e.g. dcgan_mnist=127), measured on "
                              "a quiet machine by bench/speed.py --modern; default: each run's own median")
@@ -139,15 +142,20 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown experiment {unknown[0]}; choose from {', '.join(EXPERIMENTS)}")
     for experiment in args.experiments or list(EXPERIMENTS):
-        print(f"## {experiment}: median [min, max] over seeds {args.seeds}, gan eval --n {args.n}")
+        print(f"## {experiment}: median [min, max] over seeds {args.seeds}{' (those trained)' * args.trained_only}, "
+              f"gan eval --n {args.n}")
         rows_by_label = {}
         for label, recipe, overrides in EXPERIMENTS[experiment]:
             if args.only and label not in args.only:
                 continue
             rows = []
             for seed in args.seeds:
-                slug = label.replace(" ", "_").replace("+", "plus")
-                rows.append(measured(args.out / experiment / f"{slug}-seed{seed}", recipe, overrides, seed, args.n))
+                run = args.out / experiment / f"{label.replace(' ', '_').replace('+', 'plus')}-seed{seed}"
+                if args.trained_only and not (run / "summary.json").is_file():
+                    continue
+                rows.append(measured(run, recipe, overrides, seed, args.n))
+            if not rows:
+                continue
             line = (f"{label:16} steps {rows[0]['steps']:6d}  seconds {spread([r['seconds'] for r in rows], 0):>18}  "
                     f"FD {spread([r['fd'] for r in rows])}")
             if "accuracy" in rows[0]:
