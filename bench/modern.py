@@ -12,8 +12,9 @@ Experiments (each a shipped recipe plus ``--set`` overrides):
 - ``equal-time``: ``biggan_digits`` and ``stylegan_digits`` at their defaults beside ``dcgan_digits`` given the same
   CPU seconds (its ``train.steps`` set from its ms/step on this machine: ``EQUAL_TIME_STEPS``);
 - ``curve``: FD against training minutes on Fashion-MNIST for ``dcgan_mnist`` at its 25 epochs and the best 28x28
-  recipe, evaluated after every epoch (``eval.every: 1``); minutes are steps times the run's median ms/step (so the
-  evaluations and a busy moment do not count), and the plot is written to ``OUT/curve/fd_vs_minutes.png``.
+  recipe, evaluated after every epoch (``eval.every: 1``); minutes are steps times ``--ms-per-step`` (a quiet
+  machine's figure) or the runs' median ms/step (so the evaluations and a
+  busy moment do not count); the plot is written to ``OUT/curve/fd_vs_minutes.png``.
 
     python bench/modern.py                       # every experiment, 3 seeds (hours on 2 cores: each run's train
                                                  # seconds are in docs/models.md)
@@ -85,9 +86,8 @@ def measured(run: Path, recipe: str, overrides: list[str], seed: int, n: int) ->
         epochs = list(csv.DictReader(lines))
     if epochs[-1].get("augment_p"):
         row["ada_p"] = float(epochs[-1]["augment_p"])
-    ms = statistics.median(float(epoch["ms_per_step"]) for epoch in epochs)
-    row["curve"] = [(int(epoch["step"]) * ms / 60000, float(epoch["fd"]), int(epoch["step"])) for epoch in epochs
-                    if epoch.get("fd")]
+    row["ms_per_step"] = statistics.median(float(epoch["ms_per_step"]) for epoch in epochs)
+    row["curve"] = [(int(epoch["step"]), float(epoch["fd"])) for epoch in epochs if epoch.get("fd")]
     return row
 
 
@@ -103,9 +103,8 @@ def curve(rows_by_label: dict[str, list[dict[str, Any]]], plot: Path, ms_per_ste
     figure, axes = plt.subplots(figsize=(6, 4))
     for label, rows in rows_by_label.items():
         epochs = min(len(row["curve"]) for row in rows)
-        minutes = [statistics.median(row["curve"][i][0] for row in rows) for i in range(epochs)]
-        if label in ms_per_step:
-            minutes = [rows[0]["curve"][i][2] * ms_per_step[label] / 60000 for i in range(epochs)]
+        ms = ms_per_step.get(label, statistics.median(row["ms_per_step"] for row in rows))
+        minutes = [rows[0]["curve"][i][0] * ms / 60000 for i in range(epochs)]
         fds = [[row["curve"][i][1] for row in rows] for i in range(epochs)]
         print(f"{label}: " + "  ".join(f"{m:.1f} min FD {statistics.median(f):.1f}" for m, f in zip(minutes, fds)))
         seeds = f"{len(rows)} seed{'s' * (len(rows) > 1)}"
@@ -135,7 +134,7 @@ def main() -> int:
     parser.add_argument("--trained-only", action="store_true",
                         help="evaluate and report the runs already trained; train nothing")
     parser.add_argument("--ms-per-step", nargs="+", default=[], metavar="LABEL=MS",
-                        help="curve: convert steps to minutes at these ms/step (e.g. dcgan_mnist=127), measured on "
+                        help="curve: convert steps to minutes at these ms/step (e.g. dcgan_mnist=53.4), measured on "
                              "a quiet machine by bench/speed.py --modern; default: each run's own median")
     args = parser.parse_args()
     unknown = [name for name in args.experiments if name not in EXPERIMENTS]
